@@ -1,0 +1,1 @@
+"""Dagster asset definitions, grouped by pipeline stage, and the plain logic they call."""

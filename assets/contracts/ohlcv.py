@@ -1,0 +1,46 @@
+"""Contract of the `ohlcv` table: market bars from exchanges and data vendors."""
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from assets.contracts.types import UtcTimestamp
+
+# A bar may be stamped at most this far ahead of "now" (its open time), never later.
+_CLOCK_SKEW = pd.Timedelta(minutes=5)
+
+
+class OhlcvTable(pa.DataFrameModel):
+    """One bar per (symbol, interval, ts); `ts` is the bar's open time in UTC."""
+
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1}, description="instrument, e.g. BTC-USD")
+    interval: Series[str] = pa.Field(isin=["1m", "1h", "1d"], description="bar length")
+    ts: UtcTimestamp = pa.Field(description="bar open time, UTC")
+    open: Series[float] = pa.Field(gt=0)
+    high: Series[float] = pa.Field(gt=0)
+    low: Series[float] = pa.Field(gt=0)
+    close: Series[float] = pa.Field(gt=0)
+    volume: Series[float] = pa.Field(ge=0, description="traded volume in quote currency")
+    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="where the bar came from")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["symbol", "interval", "ts"]
+
+    @pa.dataframe_check(error="high >= max(open, close)")
+    def high_is_highest(cls, frame: pd.DataFrame) -> Series[bool]:
+        return frame["high"] >= frame[["open", "close"]].max(axis=1)
+
+    @pa.dataframe_check(error="low <= min(open, close)")
+    def low_is_lowest(cls, frame: pd.DataFrame) -> Series[bool]:
+        return frame["low"] <= frame[["open", "close"]].min(axis=1)
+
+    @pa.check("ts", error="ts not in the future")
+    def not_in_future(cls, ts: Series) -> Series[bool]:
+        return ts <= pd.Timestamp.now(tz="UTC") + _CLOCK_SKEW
+
+    @pa.dataframe_check(error="rows sorted by ts within (symbol, interval)")
+    def sorted_in_time(cls, frame: pd.DataFrame) -> Series[bool]:
+        previous = frame.groupby(["symbol", "interval"], sort=False)["ts"].shift(1)
+        return previous.isna() | (frame["ts"] > previous)

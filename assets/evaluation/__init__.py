@@ -1,0 +1,1 @@
+"""Evaluation stage: error metrics of every model's predictions."""

@@ -1,0 +1,54 @@
+"""What every table-writing asset shows in the Dagster UI: row counts, quarantine, schema, tables."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from assets.validation import ValidatedRows
+from assets.warehouse import row_count
+
+# Metadata key holding the newest day an ingest asset has stored; the new-data sensor reads it.
+NEWEST_PARTITION_KEY = "newest_partition"
+
+
+def stored_table_metadata(
+    conn: duckdb.DuckDBPyConnection, table: str, rows: ValidatedRows, contract: type[pa.DataFrameModel]
+) -> dict[str, object]:
+    """Counts after a write plus the table's column schema taken from its contract."""
+    return {
+        "table": table,
+        "dagster/row_count": row_count(conn, table),
+        "rows_written": len(rows.valid),
+        "rows_quarantined": len(rows.rejected),
+        "dagster/column_schema": column_schema(contract),
+    }
+
+
+def column_schema(contract: type[pa.DataFrameModel]) -> TableSchema:
+    """Dagster's view of a Pandera contract, so the UI shows the same schema the data is checked against."""
+    schema = contract.to_schema()
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=str(column.dtype), description=column.description)
+            for name, column in schema.columns.items()
+        ]
+    )
+
+
+def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}") -> str:
+    """A GitHub-style table of `frame`, for asset metadata and terminal summaries alike."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = [
+        "| " + " | ".join(float_format.format(v) if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *body])
+
+
+def markdown_metadata(frame: pd.DataFrame) -> MetadataValue:
+    """`frame` as a Markdown metadata entry."""
+    return MetadataValue.md(markdown_table(frame))

@@ -1,0 +1,145 @@
+"""Atomic writes of validated frames into DuckDB tables, with rejected rows kept in `quarantine`.
+
+A table is written by partition: the rows matching a partition's key columns are deleted and the
+new rows inserted inside one transaction, together with the partition's quarantine rows. A rerun
+therefore replaces rather than duplicates, and a failure at any point leaves the previous rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+from assets.validation import ValidatedRows
+
+QUARANTINE_TABLE = "quarantine"
+
+
+class SchemaDriftError(RuntimeError):
+    """The stored table's columns differ from its contract; writing would corrupt it."""
+
+
+def partition_label(partition: Mapping[str, object]) -> str:
+    """Human-readable partition name used in the quarantine table, e.g. 'symbol=BTC-USD/interval=1d'."""
+    return "/".join(f"{key}={value}" for key, value in partition.items()) or "*"
+
+
+def replace_partition(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: ValidatedRows,
+    partition: Mapping[str, object],
+) -> None:
+    """Replace one partition of `table` with `rows.valid` and its quarantine rows, atomically.
+
+    `partition` maps key columns to values; an empty mapping means the whole table.
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        _ensure_table(conn, table, rows.valid)
+        _delete_partition(conn, table, partition)
+        _insert(conn, table, rows.valid)
+        _replace_quarantine(conn, table, partition, rows.rejected)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def row_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in `table`, or 0 when it does not exist yet."""
+    if not _table_exists(conn, table):
+        return 0
+    return _scalar(conn, f'SELECT count(*) FROM "{table}"')
+
+
+def read_table(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pd.DataFrame:
+    """Run a query and return its rows as a frame with UTC timestamps at nanosecond precision."""
+    frame = conn.execute(sql, params or []).df()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    return frame
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
+    return _scalar(conn, sql, [table]) > 0
+
+
+def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    """First value of a query, reading the result to its end (DuckDB 2 refuses new work on an open result)."""
+    return conn.execute(sql, params or []).fetchall()[0][0]
+
+
+def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Create the table from the contract-coerced frame, or check the stored one still matches it."""
+    if not _table_exists(conn, table):
+        conn.register("_incoming_schema", frame)
+        try:
+            conn.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming_schema LIMIT 0')
+        finally:
+            conn.unregister("_incoming_schema")
+        return
+    stored = [
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    if set(stored) != set(frame.columns):
+        missing = sorted(set(frame.columns) - set(stored))
+        extra = sorted(set(stored) - set(frame.columns))
+        raise SchemaDriftError(
+            f"table {table!r} does not match its contract: columns missing in the table {missing}, "
+            f"columns not in the contract {extra}; rebuild the warehouse or migrate the table"
+        )
+
+
+def _delete_partition(conn: duckdb.DuckDBPyConnection, table: str, partition: Mapping[str, object]) -> None:
+    where = " AND ".join(f'"{column}" = ?' for column in partition) or "TRUE"
+    conn.execute(f'DELETE FROM "{table}" WHERE {where}', list(partition.values()))
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    conn.register("_incoming_rows", frame)
+    try:
+        conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming_rows')
+    finally:
+        conn.unregister("_incoming_rows")
+
+
+def _replace_quarantine(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    partition: Mapping[str, object],
+    rejected: pd.DataFrame,
+) -> None:
+    """Keep exactly the latest load's rejected rows for this partition, each as JSON with its reason."""
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} ("
+        "table_name VARCHAR, partition_key VARCHAR, row_json VARCHAR, reason VARCHAR, "
+        "quarantined_at TIMESTAMPTZ)"
+    )
+    label = partition_label(partition)
+    conn.execute(f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND partition_key = ?", [table, label])
+    if rejected.empty:
+        return
+    # pandas' JSON writer turns NaN into null and timestamps into ISO strings, so the row stays readable.
+    rows = json.loads(
+        rejected.drop(columns="reason").to_json(orient="records", date_format="iso", default_handler=str)
+    )
+    conn.executemany(
+        f"INSERT INTO {QUARANTINE_TABLE} VALUES (?, ?, ?, ?, now())",
+        [
+            [table, label, json.dumps(row), reason]
+            for row, reason in zip(rows, rejected["reason"], strict=True)
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Forecasting models, their evaluation splits and error metrics; plain Python, no Dagster."""

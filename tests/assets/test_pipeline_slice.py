@@ -1,0 +1,78 @@
+"""The vertical slice materialized in-process into a temporary DuckDB file."""
+
+from pathlib import Path
+
+import pytest
+from dagster import materialize
+
+from assets.warehouse import read_table, row_count
+from orchestration.definitions import ALL_ASSETS
+from orchestration.resources import BTC_USD_DAILY_FILE, WarehouseResource, build_resources
+from orchestration.settings import Settings
+
+TABLES = ("ohlcv", "predictions", "metrics", "quarantine")
+
+
+def _materialize(settings: Settings) -> dict[str, int]:
+    result = materialize(ALL_ASSETS, resources=build_resources(settings))
+    assert result.success
+    with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
+        return {table: row_count(conn, table) for table in TABLES}
+
+
+def _test_metrics(settings: Settings) -> dict[str, float]:
+    with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
+        frame = read_table(conn, "SELECT * FROM metrics WHERE model = 'persistence' AND split = 'test'")
+    return frame.iloc[0].to_dict()
+
+
+def test_slice_reproduces_the_paper_persistence_figures(settings):
+    counts = _materialize(settings)
+    assert counts == {"ohlcv": 2191, "predictions": 1446 + 350 + 350, "metrics": 3, "quarantine": 0}
+    test = _test_metrics(settings)
+    assert test["samples"] == 350
+    assert test["rmse"] == pytest.approx(1568.5, abs=0.05)
+    assert test["mape"] == pytest.approx(1.973, abs=0.0005)
+    assert test["mae"] == pytest.approx(1091.9, abs=0.05)
+
+
+def test_second_materialization_leaves_row_counts_unchanged(settings):
+    assert _materialize(settings) == _materialize(settings)
+
+
+def test_metrics_appear_as_asset_metadata(settings):
+    result = materialize(ALL_ASSETS, resources=build_resources(settings))
+    metadata = result.asset_materializations_for_node("metrics")[0].metadata
+    assert metadata["test_rmse/persistence/BTC-USD"].value == pytest.approx(1568.5, abs=0.05)
+    assert (
+        "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in metadata["metrics"].value
+    )
+    assert metadata["dagster/row_count"].value == 3
+
+
+def test_bad_rows_in_the_source_are_quarantined_and_the_rest_stored(settings, editable_data_dir: Path):
+    path = editable_data_dir / BTC_USD_DAILY_FILE
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(",")[2], "n/a", 1)  # open price of 2018-09-21
+    path.write_text("\n".join(lines) + "\n")
+    settings = Settings(settings.warehouse_path, editable_data_dir, settings.dagster_home)
+    result = materialize(ALL_ASSETS[:1], resources=build_resources(settings))
+    assert result.success
+    with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
+        quarantined = read_table(conn, "SELECT table_name, partition_key, reason FROM quarantine")
+        assert row_count(conn, "ohlcv") == 2190
+    assert quarantined.values.tolist() == [
+        [
+            "ohlcv",
+            "symbol=BTC-USD/interval=1d/source=yahoo",
+            "open: expected a value of type 'float64', got 'n/a'",
+        ]
+    ]
+
+
+def test_missing_source_file_names_the_setting_to_change(tmp_path, settings):
+    settings = Settings(settings.warehouse_path, tmp_path / "nowhere", settings.dagster_home)
+    result = materialize(ALL_ASSETS[:1], resources=build_resources(settings), raise_on_error=False)
+    assert not result.success
+    message = result.failure_data_for_node("ohlcv").error.cause.message
+    assert "MAMBAQUANT_DATA_DIR" in message

@@ -1,0 +1,30 @@
+"""Shared fixtures: a deployment whose warehouse and Dagster home live in a temporary folder."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestration.resources import BTC_USD_DAILY_FILE
+from orchestration.settings import Settings
+
+SHIPPED_DATA_DIR = Settings.from_env({}).data_dir
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The embedded default, but with the warehouse and DAGSTER_HOME under `tmp_path`."""
+    return Settings(
+        warehouse_path=tmp_path / "var" / "warehouse.duckdb",
+        data_dir=SHIPPED_DATA_DIR,
+        dagster_home=tmp_path / "dagster_home",
+    )
+
+
+@pytest.fixture
+def editable_data_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped BTC-USD daily file that a test may alter."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(SHIPPED_DATA_DIR / BTC_USD_DAILY_FILE, folder / BTC_USD_DAILY_FILE)
+    return folder

@@ -1,0 +1,25 @@
+from dagster import AssetKey, Definitions
+
+from orchestration.definitions import build_definitions, defs
+
+EXPECTED_ASSETS = {AssetKey("ohlcv"), AssetKey("persistence_predictions"), AssetKey("metrics")}
+
+
+def test_module_definitions_load():
+    Definitions.validate_loadable(defs)
+    assert set(defs.resolve_all_asset_keys()) == EXPECTED_ASSETS
+
+
+def test_definitions_bind_the_given_settings(settings):
+    built = build_definitions(settings)
+    assert built.resources["warehouse"].database == str(settings.warehouse_path)
+    assert built.resources["market_data"].data_dir == str(settings.data_dir)
+    assert built.resolve_job_def("pipeline_job") is not None
+    assert built.resolve_schedule_def("nightly_retraining").job_name == "pipeline_job"
+    assert built.resolve_sensor_def("new_ingested_data").job_name == "pipeline_job"
+
+
+def test_asset_groups_follow_the_pipeline_stages():
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {"ohlcv": "ingest", "persistence_predictions": "training", "metrics": "evaluation"}

@@ -1,0 +1,18 @@
+"""`make run`'s command end to end, into a persistent instance under a temporary DAGSTER_HOME."""
+
+from dagster import DagsterInstance, DagsterRunStatus
+
+from orchestration import run_pipeline
+
+
+def test_main_materializes_everything_and_prints_the_summary(settings, monkeypatch, capsys):
+    monkeypatch.setenv("MAMBAQUANT_WAREHOUSE", str(settings.warehouse_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))
+    assert run_pipeline.main() == 0
+    out = capsys.readouterr().out
+    assert "| ohlcv | ohlcv | 2191 | 0 |" in out
+    assert "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in out
+    assert settings.warehouse_path.is_file()
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        [run] = instance.get_runs()
+        assert (run.job_name, run.status) == ("pipeline_job", DagsterRunStatus.SUCCESS)

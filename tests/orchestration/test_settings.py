@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from orchestration.settings import PROJECT_ROOT, Settings, ensure_dagster_home
+
+
+def test_defaults_are_the_embedded_offline_deployment():
+    settings = Settings.from_env({})
+    assert settings.warehouse_path == PROJECT_ROOT / "var" / "warehouse.duckdb"
+    assert settings.dagster_home == PROJECT_ROOT / "var" / "dagster_home"
+    assert settings.data_dir == PROJECT_ROOT.parent / "shared" / "data"
+    assert (settings.nightly_cron, settings.schedule_timezone) == ("0 2 * * *", "UTC")
+
+
+def test_environment_moves_files_and_schedule(tmp_path: Path):
+    settings = Settings.from_env(
+        {
+            "MAMBAQUANT_WAREHOUSE": str(tmp_path / "w.duckdb"),
+            "MAMBAQUANT_DATA_DIR": "data/offline",
+            "MAMBAQUANT_NIGHTLY_CRON": "30 3 * * *",
+            "MAMBAQUANT_SCHEDULE_TIMEZONE": "Europe/Berlin",
+        }
+    )
+    assert settings.warehouse_path == tmp_path / "w.duckdb"
+    assert settings.data_dir == PROJECT_ROOT / "data" / "offline"  # relative to the project, not the cwd
+    assert (settings.nightly_cron, settings.schedule_timezone) == ("30 3 * * *", "Europe/Berlin")
+
+
+def test_dagster_home_is_created_with_an_instance_file(settings):
+    home = ensure_dagster_home(settings)
+    assert (home / "dagster.yaml").is_file()
+    assert ensure_dagster_home(settings) == home  # idempotent
