@@ -22,7 +22,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 dev: $(INSTALLED)
-	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
+	$(BIN)/python -m orchestration.settings
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(INSTALLED)

@@ -52,8 +52,20 @@ def _path(value: str | None, default: Path) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+# The pipeline runs offline by default, so Dagster's usage telemetry starts switched off; a user
+# who wants it edits the file (an existing `dagster.yaml` is never overwritten).
+_INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+
+
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create DAGSTER_HOME with an (empty) `dagster.yaml` so runs and their history persist there."""
+    """Create DAGSTER_HOME with a `dagster.yaml` so runs and their history persist there."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    (settings.dagster_home / "dagster.yaml").touch(exist_ok=True)
+    instance_yaml = settings.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text(_INSTANCE_YAML)
     return settings.dagster_home
+
+
+if __name__ == "__main__":
+    # `make dev` prepares the instance folder this way before starting `dagster dev`.
+    print(ensure_dagster_home(Settings.from_env()))

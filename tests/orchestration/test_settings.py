@@ -27,5 +27,7 @@ def test_environment_moves_files_and_schedule(tmp_path: Path):
 
 def test_dagster_home_is_created_with_an_instance_file(settings):
     home = ensure_dagster_home(settings)
-    assert (home / "dagster.yaml").is_file()
-    assert ensure_dagster_home(settings) == home  # idempotent
+    assert "enabled: false" in (home / "dagster.yaml").read_text()  # offline: no usage telemetry
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    assert ensure_dagster_home(settings) == home
+    assert "enabled: true" in (home / "dagster.yaml").read_text()  # a user's own file is kept

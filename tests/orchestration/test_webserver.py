@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Settings, ensure_dagster_home
 
 STARTUP_SECONDS = 120
 ASSET_KEYS_QUERY = "{ assetNodes { assetKey { path } } }"
@@ -45,9 +45,7 @@ def _graphql(base: str, query: str) -> dict:
 def dagster_dev(tmp_path: Path):
     """`dagster dev` in its own process group (it ignores signals sent only to its own pid)."""
     port = _free_port()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").touch()
+    home = ensure_dagster_home(Settings(tmp_path / "w.duckdb", tmp_path, tmp_path / "dagster_home"))
     env = {**os.environ, "DAGSTER_HOME": str(home), "MAMBAQUANT_WAREHOUSE": str(tmp_path / "w.duckdb")}
     dagster = Path(sys.executable).with_name("dagster")
     log = (tmp_path / "dagster_dev.log").open("w")
