@@ -7,6 +7,7 @@ import pytest
 
 from orchestration.resources import BTC_USD_DAILY_FILE
 from orchestration.settings import Settings
+from tests.http_server import ScriptedHttpServer
 
 SHIPPED_DATA_DIR = Settings.from_env({}).data_dir
 
@@ -28,3 +29,10 @@ def editable_data_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(SHIPPED_DATA_DIR / BTC_USD_DAILY_FILE, folder / BTC_USD_DAILY_FILE)
     return folder
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 replaying scripted, recorded-format responses."""
+    with ScriptedHttpServer() as server:
+        yield server
