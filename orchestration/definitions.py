@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import AssetsDefinition, AssetSelection, Definitions
 
 from assets.evaluation.metrics import metrics
-from assets.ingest.market import ohlcv
+from assets.ingest.market.ohlcv import ohlcv
 from assets.training.persistence import persistence_predictions
 from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, pipeline_job
 from orchestration.resources import build_resources

@@ -1,7 +1,19 @@
 """Pandera contracts: one `DataFrameModel` per warehouse table, the single source of its schema."""
 
+from assets.contracts.dex_trades import DexTradesTable
+from assets.contracts.macro import MacroTable
 from assets.contracts.metrics import MetricsTable
 from assets.contracts.ohlcv import OhlcvTable
 from assets.contracts.predictions import PredictionsTable
+from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
 
-__all__ = ["MetricsTable", "OhlcvTable", "PredictionsTable"]
+__all__ = [
+    "DexTradesTable",
+    "FearGreedTable",
+    "MacroTable",
+    "MetricsTable",
+    "OhlcvTable",
+    "PredictionsTable",
+    "SentimentItemsTable",
+    "SentimentSeriesTable",
+]

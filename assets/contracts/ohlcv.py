@@ -4,10 +4,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from assets.contracts import checks
 from assets.contracts.types import UtcTimestamp
-
-# A bar may be stamped at most this far ahead of "now" (its open time), never later.
-_CLOCK_SKEW = pd.Timedelta(minutes=5)
 
 
 class OhlcvTable(pa.DataFrameModel):
@@ -30,17 +28,16 @@ class OhlcvTable(pa.DataFrameModel):
 
     @pa.dataframe_check(error="high >= max(open, close)")
     def high_is_highest(cls, frame: pd.DataFrame) -> Series[bool]:
-        return frame["high"] >= frame[["open", "close"]].max(axis=1)
+        return checks.bar_high_is_highest(frame)
 
     @pa.dataframe_check(error="low <= min(open, close)")
     def low_is_lowest(cls, frame: pd.DataFrame) -> Series[bool]:
-        return frame["low"] <= frame[["open", "close"]].min(axis=1)
+        return checks.bar_low_is_lowest(frame)
 
     @pa.check("ts", error="ts not in the future")
     def not_in_future(cls, ts: Series) -> Series[bool]:
-        return ts <= pd.Timestamp.now(tz="UTC") + _CLOCK_SKEW
+        return checks.not_in_future(ts)
 
     @pa.dataframe_check(error="rows sorted by ts within (symbol, interval)")
     def sorted_in_time(cls, frame: pd.DataFrame) -> Series[bool]:
-        previous = frame.groupby(["symbol", "interval"], sort=False)["ts"].shift(1)
-        return previous.isna() | (frame["ts"] > previous)
+        return checks.increasing_within(frame, ["symbol", "interval"], "ts")

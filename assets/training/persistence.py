@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import MaterializeResult, asset
 
 from assets.contracts import PredictionsTable
-from assets.ingest.market import BTC_SYMBOL
+from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.metadata import stored_table_metadata
 from assets.validation import validate_rows
 from assets.warehouse import read_table, replace_partition

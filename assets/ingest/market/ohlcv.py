@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from assets.contracts import OhlcvTable
-from assets.ingest.yahoo_daily import read_yahoo_daily
+from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.metadata import NEWEST_PARTITION_KEY, stored_table_metadata
 from assets.validation import validate_rows
 from assets.warehouse import replace_partition

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from assets.contracts import OhlcvTable
-from assets.ingest.yahoo_daily import read_yahoo_daily
+from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.validation import validate_rows
 from orchestration.resources import BTC_USD_DAILY_FILE
 from tests.conftest import SHIPPED_DATA_DIR

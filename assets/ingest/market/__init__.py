@@ -1,0 +1,1 @@
+"""Market OHLCV from exchanges and data vendors."""
