@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -22,21 +23,58 @@ class SchemaDriftError(RuntimeError):
     """The stored table's columns differ from its contract; writing would corrupt it."""
 
 
-def partition_label(partition: Mapping[str, object]) -> str:
-    """Human-readable partition name used in the quarantine table, e.g. 'symbol=BTC-USD/interval=1d'."""
-    return "/".join(f"{key}={value}" for key, value in partition.items()) or "*"
+@dataclass(frozen=True)
+class Partition:
+    """The rows one write owns: equal key columns and, optionally, a half-open time range [start, end).
+
+    No keys and no range means the whole table.
+    """
+
+    keys: Mapping[str, object] = field(default_factory=dict)
+    time_column: str | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+
+    @property
+    def label(self) -> str:
+        """Human-readable name used in the quarantine table, e.g. 'pool=…/block_time=2024-01-01'."""
+        parts = [f"{key}={value}" for key, value in self.keys.items()]
+        if self.time_column:
+            parts.append(f"{self.time_column}={self.start.isoformat()}..{self.end.isoformat()}")
+        return "/".join(parts) or "*"
+
+    def where(self) -> tuple[str, list[object]]:
+        """SQL predicate selecting the partition's rows, with its parameters."""
+        clauses = [f'"{column}" = ?' for column in self.keys]
+        params = list(self.keys.values())
+        if self.time_column:
+            clauses.append(f'"{self.time_column}" >= ? AND "{self.time_column}" < ?')
+            params += [self.start.to_pydatetime(), self.end.to_pydatetime()]
+        return " AND ".join(clauses) or "TRUE", params
+
+    def outside(self, frame: pd.DataFrame) -> pd.Series:
+        """True for rows that do not belong here; writing them would escape the next rerun's delete."""
+        outside = pd.Series(False, index=frame.index)
+        for column, value in self.keys.items():
+            outside |= frame[column] != value
+        if self.time_column:
+            outside |= (frame[self.time_column] < self.start) | (frame[self.time_column] >= self.end)
+        return outside
 
 
 def replace_partition(
     conn: duckdb.DuckDBPyConnection,
     table: str,
     rows: ValidatedRows,
-    partition: Mapping[str, object],
+    partition: Partition,
 ) -> None:
-    """Replace one partition of `table` with `rows.valid` and its quarantine rows, atomically.
-
-    `partition` maps key columns to values; an empty mapping means the whole table.
-    """
+    """Replace one partition of `table` with `rows.valid` and its quarantine rows, atomically."""
+    stray = rows.valid[partition.outside(rows.valid)]
+    if not stray.empty:
+        raise ValueError(
+            f"{len(stray)} row(s) for {table!r} fall outside partition {partition.label}, "
+            f"first: {stray.iloc[0].to_dict()}"
+        )
     conn.execute("BEGIN TRANSACTION")
     try:
         _ensure_table(conn, table, rows.valid)
@@ -101,9 +139,9 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
         )
 
 
-def _delete_partition(conn: duckdb.DuckDBPyConnection, table: str, partition: Mapping[str, object]) -> None:
-    where = " AND ".join(f'"{column}" = ?' for column in partition) or "TRUE"
-    conn.execute(f'DELETE FROM "{table}" WHERE {where}', list(partition.values()))
+def _delete_partition(conn: duckdb.DuckDBPyConnection, table: str, partition: Partition) -> None:
+    where, params = partition.where()
+    conn.execute(f'DELETE FROM "{table}" WHERE {where}', params)
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -119,7 +157,7 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
 def _replace_quarantine(
     conn: duckdb.DuckDBPyConnection,
     table: str,
-    partition: Mapping[str, object],
+    partition: Partition,
     rejected: pd.DataFrame,
 ) -> None:
     """Keep exactly the latest load's rejected rows for this partition, each as JSON with its reason."""
@@ -128,7 +166,7 @@ def _replace_quarantine(
         "table_name VARCHAR, partition_key VARCHAR, row_json VARCHAR, reason VARCHAR, "
         "quarantined_at TIMESTAMPTZ)"
     )
-    label = partition_label(partition)
+    label = partition.label
     conn.execute(f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = ? AND partition_key = ?", [table, label])
     if rejected.empty:
         return

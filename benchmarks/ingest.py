@@ -20,7 +20,7 @@ import pandas as pd
 from assets.contracts import OhlcvTable
 from assets.metadata import markdown_table
 from assets.validation import validate_rows
-from assets.warehouse import replace_partition
+from assets.warehouse import Partition, replace_partition
 
 
 def synthetic_minute_bars(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def _raw_insert(frame: pd.DataFrame, database: Path) -> None:
 
 def _contract_insert(frame: pd.DataFrame, database: Path) -> None:
     with duckdb.connect(str(database)) as conn:
-        replace_partition(conn, "ohlcv", validate_rows(frame, OhlcvTable), {"symbol": "BTC-USD"})
+        replace_partition(conn, "ohlcv", validate_rows(frame, OhlcvTable), Partition({"symbol": "BTC-USD"}))
 
 
 CASES = {"raw DuckDB insert": _raw_insert, "contract + partition write": _contract_insert}

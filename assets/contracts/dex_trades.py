@@ -6,7 +6,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from assets.contracts import checks
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 BASE58_SIGNATURE = r"^[1-9A-HJ-NP-Za-km-z]{64,88}$"
 BASE58_ADDRESS = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
@@ -15,19 +15,19 @@ BASE58_ADDRESS = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
 class DexTradesTable(pa.DataFrameModel):
     """One swap per (signature, instruction_index, pool), amounts in token units (decimals applied)."""
 
-    signature: Series[str] = pa.Field(str_matches=BASE58_SIGNATURE)
+    signature: Text = pa.Field(str_matches=BASE58_SIGNATURE)
     instruction_index: Series[int] = pa.Field(ge=0, description="top-level instruction that swapped")
     slot: Series[int] = pa.Field(ge=0)
     block_time: UtcTimestamp
-    pool: Series[str] = pa.Field(str_matches=BASE58_ADDRESS)
-    program: Series[str] = pa.Field(str_matches=BASE58_ADDRESS, description="DEX program id")
-    base_mint: Series[str] = pa.Field(str_matches=BASE58_ADDRESS)
-    quote_mint: Series[str] = pa.Field(str_matches=BASE58_ADDRESS)
-    side: Series[str] = pa.Field(isin=["buy", "sell"], description="the trader's side on the base token")
+    pool: Text = pa.Field(str_matches=BASE58_ADDRESS)
+    program: Text = pa.Field(str_matches=BASE58_ADDRESS, description="DEX program id")
+    base_mint: Text = pa.Field(str_matches=BASE58_ADDRESS)
+    quote_mint: Text = pa.Field(str_matches=BASE58_ADDRESS)
+    side: Text = pa.Field(isin=["buy", "sell"], description="the trader's side on the base token")
     base_amount: Series[float] = pa.Field(gt=0)
     quote_amount: Series[float] = pa.Field(gt=0)
     price: Series[float] = pa.Field(gt=0, description="quote per base")
-    trader: Series[str] = pa.Field(str_matches=BASE58_ADDRESS, description="fee payer")
+    trader: Text = pa.Field(str_matches=BASE58_ADDRESS, description="fee payer")
 
     class Config:
         strict = True

@@ -4,17 +4,17 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from assets.contracts import checks
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 
 class MacroTable(pa.DataFrameModel):
     """One value per (series_id, period_start, released_at); joins downstream are as-of `released_at`."""
 
-    series_id: Series[str] = pa.Field(str_length={"min_value": 1}, description="e.g. ECB:USD, FRED:CPIAUCSL")
+    series_id: Text = pa.Field(str_length={"min_value": 1}, description="e.g. ECB:USD, FRED:CPIAUCSL")
     period_start: UtcTimestamp = pa.Field(description="start of the period the value describes")
     value: Series[float]
     released_at: UtcTimestamp = pa.Field(description="when the value became public (or a safe upper bound)")
-    source: Series[str] = pa.Field(str_length={"min_value": 1})
+    source: Text = pa.Field(str_length={"min_value": 1})
 
     class Config:
         strict = True

@@ -3,15 +3,15 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 
 class MetricsTable(pa.DataFrameModel):
     """Point-forecast errors; MAPE is in percent."""
 
-    model: Series[str] = pa.Field(str_length={"min_value": 1})
-    symbol: Series[str] = pa.Field(str_length={"min_value": 1})
-    split: Series[str] = pa.Field(isin=["train", "val", "test"])
+    model: Text = pa.Field(str_length={"min_value": 1})
+    symbol: Text = pa.Field(str_length={"min_value": 1})
+    split: Text = pa.Field(isin=["train", "val", "test"])
     samples: Series[int] = pa.Field(gt=0)
     rmse: Series[float] = pa.Field(ge=0)
     mape: Series[float] = pa.Field(ge=0, description="mean absolute percentage error, %")

@@ -5,21 +5,21 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from assets.contracts import checks
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 
 class OhlcvTable(pa.DataFrameModel):
     """One bar per (symbol, interval, ts); `ts` is the bar's open time in UTC."""
 
-    symbol: Series[str] = pa.Field(str_length={"min_value": 1}, description="instrument, e.g. BTC-USD")
-    interval: Series[str] = pa.Field(isin=["1m", "1h", "1d"], description="bar length")
+    symbol: Text = pa.Field(str_length={"min_value": 1}, description="instrument, e.g. BTC-USD")
+    interval: Text = pa.Field(isin=["1m", "1h", "1d"], description="bar length")
     ts: UtcTimestamp = pa.Field(description="bar open time, UTC")
     open: Series[float] = pa.Field(gt=0)
     high: Series[float] = pa.Field(gt=0)
     low: Series[float] = pa.Field(gt=0)
     close: Series[float] = pa.Field(gt=0)
     volume: Series[float] = pa.Field(ge=0, description="traded volume in quote currency")
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="where the bar came from")
+    source: Text = pa.Field(str_length={"min_value": 1}, description="where the bar came from")
 
     class Config:
         strict = True

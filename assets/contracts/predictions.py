@@ -3,15 +3,15 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 
 class PredictionsTable(pa.DataFrameModel):
     """A model's forecast of a bar's close next to the realised close, labelled with its split."""
 
-    model: Series[str] = pa.Field(str_length={"min_value": 1})
-    symbol: Series[str] = pa.Field(str_length={"min_value": 1})
-    split: Series[str] = pa.Field(isin=["train", "val", "test"])
+    model: Text = pa.Field(str_length={"min_value": 1})
+    symbol: Text = pa.Field(str_length={"min_value": 1})
+    split: Text = pa.Field(isin=["train", "val", "test"])
     ts: UtcTimestamp = pa.Field(description="open time of the forecast bar, UTC")
     actual: Series[float] = pa.Field(gt=0)
     predicted: Series[float] = pa.Field(nullable=False)

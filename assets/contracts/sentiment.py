@@ -4,18 +4,18 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from assets.contracts import checks
-from assets.contracts.types import UtcTimestamp
+from assets.contracts.types import Text, UtcTimestamp
 
 
 class SentimentItemsTable(pa.DataFrameModel):
     """One scored text item (news headline, post) per (source, item_id)."""
 
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="feed or API it came from")
-    item_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    source: Text = pa.Field(str_length={"min_value": 1}, description="feed or API it came from")
+    item_id: Text = pa.Field(str_length={"min_value": 1})
     published_at: UtcTimestamp
-    title: Series[str] = pa.Field(str_length={"min_value": 1})
-    body: Series[str] = pa.Field(description="summary or text; may be empty")
-    url: Series[str]
+    title: Text = pa.Field(str_length={"min_value": 1})
+    body: Text = pa.Field(description="summary or text; may be empty")
+    url: Text
     vader_compound: Series[float] = pa.Field(ge=-1, le=1)
     lm_polarity: Series[float] = pa.Field(ge=-1, le=1, description="Loughran-McDonald (pos-neg)/(pos+neg)")
     lm_subjectivity: Series[float] = pa.Field(ge=0, le=1)
@@ -33,8 +33,8 @@ class SentimentItemsTable(pa.DataFrameModel):
 class SentimentSeriesTable(pa.DataFrameModel):
     """Mean scores of the items published in each bar; `ts` is the bar's open time."""
 
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="a source, or 'all'")
-    interval: Series[str] = pa.Field(isin=["1h", "1d"])
+    source: Text = pa.Field(str_length={"min_value": 1}, description="a source, or 'all'")
+    interval: Text = pa.Field(isin=["1h", "1d"])
     ts: UtcTimestamp
     item_count: Series[int] = pa.Field(gt=0)
     vader_mean: Series[float] = pa.Field(ge=-1, le=1)
@@ -51,7 +51,7 @@ class FearGreedTable(pa.DataFrameModel):
 
     ts: UtcTimestamp = pa.Field(description="day the value describes, midnight UTC")
     value: Series[int] = pa.Field(ge=0, le=100)
-    classification: Series[str] = pa.Field(str_length={"min_value": 1})
+    classification: Text = pa.Field(str_length={"min_value": 1})
     released_at: UtcTimestamp = pa.Field(description="when the value became known")
 
     class Config:

@@ -9,3 +9,7 @@ from pandera.typing import Series
 # datetime columns are refused before validation; text is parsed by coercion, so readers hand
 # over times as ISO strings with an explicit offset.
 UtcTimestamp = Series[Annotated[pd.DatetimeTZDtype, "ns", "UTC"]]
+
+# Text columns are Arrow-backed: regex and membership checks then run in Arrow's vectorized
+# kernels instead of a Python call per value, and DuckDB reads them without conversion.
+Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]

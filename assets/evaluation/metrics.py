@@ -6,7 +6,7 @@ from dagster import MaterializeResult, asset
 from assets.contracts import MetricsTable
 from assets.metadata import markdown_metadata, stored_table_metadata
 from assets.validation import validate_rows
-from assets.warehouse import read_table, replace_partition
+from assets.warehouse import Partition, read_table, replace_partition
 from models.metrics import forecast_errors
 from orchestration.resources import WarehouseResource
 
@@ -42,7 +42,7 @@ def metrics(warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         predictions = read_table(conn, "SELECT model, symbol, split, actual, predicted FROM predictions")
         rows = validate_rows(metrics_from_predictions(predictions), MetricsTable)
-        replace_partition(conn, "metrics", rows, {})
+        replace_partition(conn, "metrics", rows, Partition())
         metadata = stored_table_metadata(conn, "metrics", rows, MetricsTable)
     shown = rows.valid[["model", "symbol", "split", "samples", "rmse", "mape", "mae"]]
     test = shown[shown["split"] == "test"]

@@ -7,7 +7,7 @@ from assets.contracts import PredictionsTable
 from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.metadata import stored_table_metadata
 from assets.validation import validate_rows
-from assets.warehouse import read_table, replace_partition
+from assets.warehouse import Partition, read_table, replace_partition
 from models.persistence import persistence_forecast
 from models.splits import window_targets
 from orchestration.resources import WarehouseResource
@@ -38,5 +38,5 @@ def persistence_predictions(warehouse: WarehouseResource) -> MaterializeResult:
             }
         )
         rows = validate_rows(frame, PredictionsTable)
-        replace_partition(conn, "predictions", rows, {"model": MODEL_NAME, "symbol": BTC_SYMBOL})
+        replace_partition(conn, "predictions", rows, Partition({"model": MODEL_NAME, "symbol": BTC_SYMBOL}))
         return MaterializeResult(metadata=stored_table_metadata(conn, "predictions", rows, PredictionsTable))

@@ -6,7 +6,7 @@ from assets.contracts import OhlcvTable
 from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.metadata import NEWEST_PARTITION_KEY, stored_table_metadata
 from assets.validation import validate_rows
-from assets.warehouse import replace_partition
+from assets.warehouse import Partition, replace_partition
 from orchestration.resources import MarketDataFiles, WarehouseResource
 
 BTC_SYMBOL = "BTC-USD"
@@ -20,7 +20,7 @@ def ohlcv(
     rows = validate_rows(read_yahoo_daily(market_data.btc_usd_daily(), BTC_SYMBOL), OhlcvTable)
     if rows.valid.empty:
         raise ValueError(f"no valid {BTC_SYMBOL} daily bars: {len(rows.rejected)} rows quarantined")
-    partition = {"symbol": BTC_SYMBOL, "interval": "1d", "source": "yahoo"}
+    partition = Partition({"symbol": BTC_SYMBOL, "interval": "1d", "source": "yahoo"})
     with warehouse.get_connection() as conn:
         replace_partition(conn, "ohlcv", rows, partition)
         metadata = stored_table_metadata(conn, "ohlcv", rows, OhlcvTable)
