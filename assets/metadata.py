@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import pandera.pandas as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
-from assets.validation import ValidatedRows
-from assets.warehouse import row_count
-
 # Metadata key holding the newest day an ingest asset has stored; the new-data sensor reads it.
 NEWEST_PARTITION_KEY = "newest_partition"
-
-
-def stored_table_metadata(
-    conn: duckdb.DuckDBPyConnection, table: str, rows: ValidatedRows, contract: type[pa.DataFrameModel]
-) -> dict[str, object]:
-    """Counts after a write plus the table's column schema taken from its contract."""
-    return {
-        "table": table,
-        "dagster/row_count": row_count(conn, table),
-        "rows_written": len(rows.valid),
-        "rows_quarantined": len(rows.rejected),
-        "dagster/column_schema": column_schema(contract),
-    }
 
 
 def column_schema(contract: type[pa.DataFrameModel]) -> TableSchema:

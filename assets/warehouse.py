@@ -94,6 +94,20 @@ def row_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     return _scalar(conn, f'SELECT count(*) FROM "{table}"')
 
 
+def newest_value(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> object:
+    """Largest value of `column` (the newest time), or None when the table is missing or empty."""
+    if not _table_exists(conn, table):
+        return None
+    return _scalar(conn, f'SELECT max("{column}") FROM "{table}"')
+
+
+def quarantined_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of `table` currently held in quarantine (0 when nothing was ever quarantined)."""
+    if not _table_exists(conn, QUARANTINE_TABLE):
+        return 0
+    return _scalar(conn, f"SELECT count(*) FROM {QUARANTINE_TABLE} WHERE table_name = ?", [table])
+
+
 def read_table(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> pd.DataFrame:
     """Run a query and return its rows as a frame with UTC timestamps at nanosecond precision."""
     frame = conn.execute(sql, params or []).df()

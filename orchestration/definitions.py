@@ -1,19 +1,43 @@
 """The Dagster `Definitions` of the pipeline; `workspace.yaml` and `dagster dev` load `defs` from here."""
 
-from __future__ import annotations
+from datetime import timedelta
 
-from dagster import AssetsDefinition, AssetSelection, Definitions
+from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, Definitions
 
+from assets.checks import table_checks
 from assets.evaluation.metrics import metrics
+from assets.ingest.dex.assets import dex_bars, dex_trades
+from assets.ingest.macro.assets import macro
 from assets.ingest.market.ohlcv import ohlcv
+from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
 from assets.training.persistence import persistence_predictions
-from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, pipeline_job
+from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job
 from orchestration.resources import build_resources
-from orchestration.schedules import build_nightly_schedule
+from orchestration.schedules import build_dex_schedule, build_nightly_schedule
 from orchestration.sensors import build_new_data_sensor
 from orchestration.settings import Settings
 
-ALL_ASSETS: list[AssetsDefinition] = [ohlcv, persistence_predictions, metrics]
+# What `pipeline_job` materializes; the daily-partitioned DEX assets run in `dex_job`.
+PIPELINE_ASSETS: list[AssetsDefinition] = [
+    ohlcv,
+    macro,
+    sentiment_items,
+    sentiment_series,
+    fear_greed,
+    persistence_predictions,
+    metrics,
+]
+ALL_ASSETS: list[AssetsDefinition] = [*PIPELINE_ASSETS, dex_trades, dex_bars]
+
+# Tables without an offline source (text, the index, DEX swaps) may legitimately be empty.
+ALL_CHECKS: list[AssetChecksDefinition] = [
+    *table_checks("ohlcv", "ohlcv", "ts"),
+    *table_checks("macro", "macro", "released_at", max_age=timedelta(days=45)),
+    *table_checks("sentiment_items", "sentiment_items", "published_at", min_rows=0),
+    *table_checks("fear_greed", "fear_greed", "ts", min_rows=0),
+    *table_checks("dex_trades", "dex_trades", "block_time", min_rows=0),
+    *table_checks("dex_bars", "dex_bars", "ts", min_rows=0),
+]
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -22,8 +46,9 @@ def build_definitions(settings: Settings) -> Definitions:
     retrain_keys = AFTER_INGEST.resolve(ALL_ASSETS)
     return Definitions(
         assets=ALL_ASSETS,
-        jobs=[pipeline_job],
-        schedules=[build_nightly_schedule(settings)],
+        asset_checks=ALL_CHECKS,
+        jobs=[pipeline_job, dex_job],
+        schedules=[build_nightly_schedule(settings), build_dex_schedule()],
         sensors=[build_new_data_sensor(sorted(ingest_keys), sorted(retrain_keys))],
         resources=build_resources(settings),
     )

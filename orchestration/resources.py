@@ -1,18 +1,21 @@
-"""Resources per deployment: the DuckDB warehouse and the offline market-data folder."""
-
-from __future__ import annotations
+"""Resources per deployment: the DuckDB warehouse and where each input stream is read from."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
-from orchestration.settings import Settings
+from assets.ingest.http import HttpClient
+from orchestration.settings import CRYPTOPANIC_TOKEN_ENV, FRED_API_KEY_ENV, Settings
 
 BTC_USD_DAILY_FILE = "btc_usd_daily_yahoo_2018-09-17_2024-09-16.csv"
+BTCUSDT_HOURLY_FILE = "btcusdt_1h_binance_2017-08-17_2022-06-15.csv.gz"
+ECB_FX_FILE = "ecb_eur_fx_daily_2015_2026.csv.gz"
+US_CPI_FILE = "us_cpi_u_sa_monthly_2015_2026.csv"
 
 
 class WarehouseResource(DuckDBResource):
@@ -32,8 +35,8 @@ class WarehouseResource(DuckDBResource):
             yield conn
 
 
-class MarketDataFiles(ConfigurableResource):
-    """The folder of real, published market and macro files used as the offline default source."""
+class _OfflineFiles(ConfigurableResource):
+    """A folder of real, published data files: the offline default of a stream."""
 
     data_dir: str
 
@@ -47,14 +50,77 @@ class MarketDataFiles(ConfigurableResource):
             )
         return path
 
-    def btc_usd_daily(self) -> Path:
-        """Yahoo BTC-USD daily bars as published with the CryptoMamba paper's code."""
-        return self.path(BTC_USD_DAILY_FILE)
+
+class MarketSources(_OfflineFiles):
+    """Yahoo daily and Binance hourly files; Binance's klines API too when its URL is set."""
+
+    binance_url: str | None = None
+
+    def http(self) -> HttpClient:
+        # Binance allows 1,200 request weight a minute; a klines page costs 2.
+        return HttpClient(min_interval_s=0.2)
+
+
+class MacroSources(_OfflineFiles):
+    """ECB FX and US CPI files; the ECB and FRED APIs too when their URLs are set."""
+
+    ecb_url: str | None = None
+    fred_url: str | None = None
+    fred_series: list[str] = Field(default_factory=list)
+    fred_api_key: str | None = None
+
+    def http(self) -> HttpClient:
+        # FRED allows 120 requests a minute per key.
+        return HttpClient(min_interval_s=0.5)
+
+
+class SentimentSources(ConfigurableResource):
+    """RSS/Atom feeds, CryptoPanic and the Fear & Greed index; none is read while unset (no offline text)."""
+
+    feed_urls: list[str] = Field(default_factory=list)
+    cryptopanic_url: str | None = None
+    cryptopanic_token: str | None = None
+    fear_greed_url: str | None = None
+
+    def http(self) -> HttpClient:
+        return HttpClient(min_interval_s=1.0)
+
+
+class DexSources(ConfigurableResource):
+    """Solana JSON-RPC and/or a folder of exported trade files, for the configured pools."""
+
+    rpc_url: str | None = None
+    pools: list[str] = Field(default_factory=list)
+    trade_files_dir: str | None = None
+
+    def http(self) -> HttpClient:
+        # Public RPC nodes allow about 10 requests a second per IP.
+        return HttpClient(min_interval_s=0.12)
 
 
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     """The resources of one deployment, keyed by the names the assets ask for."""
+    sources = settings.sources
+    data_dir = str(settings.data_dir)
     return {
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
-        "market_data": MarketDataFiles(data_dir=str(settings.data_dir)),
+        "market_sources": MarketSources(data_dir=data_dir, binance_url=sources.binance_url),
+        "macro_sources": MacroSources(
+            data_dir=data_dir,
+            ecb_url=sources.ecb_url,
+            fred_url=sources.fred_url,
+            fred_series=list(sources.fred_series),
+            fred_api_key=EnvVar(FRED_API_KEY_ENV) if sources.has_fred_api_key else None,
+        ),
+        "sentiment_sources": SentimentSources(
+            feed_urls=list(sources.feed_urls),
+            cryptopanic_url=sources.cryptopanic_url,
+            cryptopanic_token=EnvVar(CRYPTOPANIC_TOKEN_ENV) if sources.has_cryptopanic_token else None,
+            fear_greed_url=sources.fear_greed_url,
+        ),
+        "dex_sources": DexSources(
+            rpc_url=sources.solana_rpc_url,
+            pools=list(sources.dex_pools),
+            trade_files_dir=str(sources.trade_files_dir) if sources.trade_files_dir else None,
+        ),
     }

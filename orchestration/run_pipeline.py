@@ -11,8 +11,9 @@ import sys
 import time
 
 import pandas as pd
-from dagster import DagsterInstance
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
+from assets.ingest.dex.assets import NO_DEX_SOURCE
 from assets.metadata import markdown_table
 from assets.warehouse import read_table
 from orchestration.definitions import build_definitions
@@ -24,40 +25,63 @@ _QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def main() -> int:
-    """Run `pipeline_job`; print what each asset stored and the persistence metrics; 0 on success."""
+    """Run `pipeline_job` (and yesterday's DEX partition when a DEX source is set); print a summary."""
     settings = Settings.from_env()
     os.environ[DAGSTER_HOME_ENV] = str(ensure_dagster_home(settings))
     definitions = build_definitions(settings)
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = definitions.resolve_job_def("pipeline_job").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=_QUIET_LOGS
-        )
+        results = [_execute(definitions, "pipeline_job", instance)]
+        if settings.sources.solana_rpc_url or settings.sources.trade_files_dir:
+            yesterday = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=1)).date().isoformat()
+            results.append(_execute(definitions, "dex_job", instance, partition_key=yesterday))
     seconds = time.perf_counter() - started
-    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s")
+    succeeded = all(result.success for result in results)
+    print(f"\n{len(results)} run(s) {'succeeded' if succeeded else 'FAILED'} in {seconds:.1f} s")
     print(f"warehouse: {settings.warehouse_path}\nDAGSTER_HOME: {settings.dagster_home}\n")
-    print(markdown_table(_asset_summary(result.get_asset_materialization_events())))
-    if result.success:
+    events = [event for result in results for event in result.get_asset_materialization_events()]
+    print(markdown_table(_asset_summary(events)))
+    if len(results) == 1:
+        print(f"dex_trades, dex_bars: not run ({NO_DEX_SOURCE})")
+    failed_checks = [
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})"
+        for result in results
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    print("failed checks: " + (", ".join(failed_checks) or "none"))
+    if results[0].success:
         with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
             shown = read_table(conn, "SELECT model, symbol, split, samples, rmse, mape, mae FROM metrics")
         print("\nmetrics (MAPE in %):\n" + markdown_table(shown))
-    return 0 if result.success else 1
+    return 0 if succeeded else 1
+
+
+def _execute(
+    definitions: Definitions, job: str, instance: DagsterInstance, partition_key: str | None = None
+) -> ExecuteInProcessResult:
+    return definitions.resolve_job_def(job).execute_in_process(
+        instance=instance, raise_on_error=False, run_config=_QUIET_LOGS, partition_key=partition_key
+    )
 
 
 def _asset_summary(events: list) -> pd.DataFrame:
-    """One row per materialized asset: its table, stored rows and quarantined rows."""
-    rows = []
-    for event in events:
-        metadata = event.materialization.metadata
-        rows.append(
-            {
-                "asset": event.asset_key.to_user_string(),
-                "table": metadata["table"].value if "table" in metadata else "",
-                "rows": metadata["dagster/row_count"].value if "dagster/row_count" in metadata else "",
-                "quarantined": metadata["rows_quarantined"].value if "rows_quarantined" in metadata else "",
-            }
-        )
-    return pd.DataFrame(rows, columns=["asset", "table", "rows", "quarantined"])
+    """One row per materialized asset: its table, stored rows, quarantined rows and any note."""
+
+    def value(metadata: dict, key: str) -> object:
+        return metadata[key].value if key in metadata else ""
+
+    rows = [
+        {
+            "asset": event.asset_key.to_user_string(),
+            "table": value(event.materialization.metadata, "table"),
+            "rows": value(event.materialization.metadata, "dagster/row_count"),
+            "quarantined": value(event.materialization.metadata, "rows_quarantined"),
+            "note": value(event.materialization.metadata, "note"),
+        }
+        for event in events
+    ]
+    return pd.DataFrame(rows, columns=["asset", "table", "rows", "quarantined", "note"])
 
 
 if __name__ == "__main__":

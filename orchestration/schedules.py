@@ -1,8 +1,8 @@
 """Nightly retraining: the whole pipeline on a cron schedule (02:00 UTC unless configured)."""
 
-from dagster import DefaultScheduleStatus, ScheduleDefinition
+from dagster import DefaultScheduleStatus, ScheduleDefinition, build_schedule_from_partitioned_job
 
-from orchestration.jobs import pipeline_job
+from orchestration.jobs import dex_job, pipeline_job
 from orchestration.settings import Settings
 
 
@@ -15,4 +15,15 @@ def build_nightly_schedule(settings: Settings) -> ScheduleDefinition:
         execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.RUNNING,
         description="Ingest the newest data and retrain every model.",
+    )
+
+
+def build_dex_schedule() -> ScheduleDefinition:
+    """Ingest each finished UTC day of DEX swaps at 00:30 UTC; off until a DEX source is configured."""
+    return build_schedule_from_partitioned_job(
+        dex_job,
+        name="daily_dex_ingest",
+        hour_of_day=0,
+        minute_of_hour=30,
+        default_status=DefaultScheduleStatus.STOPPED,
     )

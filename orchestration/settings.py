@@ -20,6 +20,55 @@ DATA_DIR_ENV = "MAMBAQUANT_DATA_DIR"
 NIGHTLY_CRON_ENV = "MAMBAQUANT_NIGHTLY_CRON"
 SCHEDULE_TIMEZONE_ENV = "MAMBAQUANT_SCHEDULE_TIMEZONE"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+FRED_API_KEY_ENV = "FRED_API_KEY"
+CRYPTOPANIC_TOKEN_ENV = "CRYPTOPANIC_TOKEN"
+
+
+@dataclass(frozen=True)
+class OnlineSources:
+    """Where the online loaders read. A stream whose address is unset stays on its offline default.
+
+    Secrets (API keys) are not held here: only whether they are set, so resources can pass them
+    to Dagster as environment references and the UI never shows their values.
+    """
+
+    binance_url: str | None = None
+    ecb_url: str | None = None
+    fred_url: str | None = None
+    fred_series: tuple[str, ...] = ("CPIAUCSL", "FEDFUNDS", "DGS10")
+    has_fred_api_key: bool = False
+    fear_greed_url: str | None = None
+    cryptopanic_url: str | None = None
+    has_cryptopanic_token: bool = False
+    feed_urls: tuple[str, ...] = ()
+    solana_rpc_url: str | None = None
+    dex_pools: tuple[str, ...] = ()
+    trade_files_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> OnlineSources:
+        def url(name: str) -> str | None:
+            return environ.get(f"MAMBAQUANT_{name}_URL") or None
+
+        def names(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+            value = environ.get(f"MAMBAQUANT_{name}")
+            return tuple(item.strip() for item in value.split(",") if item.strip()) if value else default
+
+        trade_files = environ.get("MAMBAQUANT_TRADE_FILES")
+        return cls(
+            binance_url=url("BINANCE"),
+            ecb_url=url("ECB"),
+            fred_url=url("FRED"),
+            fred_series=names("FRED_SERIES", cls.fred_series),
+            has_fred_api_key=bool(environ.get(FRED_API_KEY_ENV)),
+            fear_greed_url=url("FEAR_GREED"),
+            cryptopanic_url=url("CRYPTOPANIC"),
+            has_cryptopanic_token=bool(environ.get(CRYPTOPANIC_TOKEN_ENV)),
+            feed_urls=names("FEEDS"),
+            solana_rpc_url=url("SOLANA_RPC"),
+            dex_pools=names("DEX_POOLS"),
+            trade_files_dir=_path(trade_files, PROJECT_ROOT) if trade_files else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -31,6 +80,7 @@ class Settings:
     dagster_home: Path
     nightly_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
+    sources: OnlineSources = OnlineSources()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -41,6 +91,7 @@ class Settings:
             dagster_home=_path(environ.get(DAGSTER_HOME_ENV), PROJECT_ROOT / "var" / "dagster_home"),
             nightly_cron=environ.get(NIGHTLY_CRON_ENV) or cls.nightly_cron,
             schedule_timezone=environ.get(SCHEDULE_TIMEZONE_ENV) or cls.schedule_timezone,
+            sources=OnlineSources.from_env(environ),
         )
 
 

@@ -24,9 +24,12 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def editable_data_dir(tmp_path: Path) -> Path:
-    """A copy of the shipped BTC-USD daily file that a test may alter."""
+    """The shipped data folder with the BTC-USD daily file copied, so a test may alter it."""
     folder = tmp_path / "data"
     folder.mkdir()
+    for shipped in SHIPPED_DATA_DIR.iterdir():
+        (folder / shipped.name).symlink_to(shipped)
+    (folder / BTC_USD_DAILY_FILE).unlink()
     shutil.copy(SHIPPED_DATA_DIR / BTC_USD_DAILY_FILE, folder / BTC_USD_DAILY_FILE)
     return folder
 

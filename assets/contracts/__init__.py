@@ -1,5 +1,6 @@
 """Pandera contracts: one `DataFrameModel` per warehouse table, the single source of its schema."""
 
+from assets.contracts.dex_bars import DexBarsTable
 from assets.contracts.dex_trades import DexTradesTable
 from assets.contracts.macro import MacroTable
 from assets.contracts.metrics import MetricsTable
@@ -8,6 +9,7 @@ from assets.contracts.predictions import PredictionsTable
 from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
 
 __all__ = [
+    "DexBarsTable",
     "DexTradesTable",
     "FearGreedTable",
     "MacroTable",

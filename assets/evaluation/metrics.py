@@ -4,9 +4,9 @@ import pandas as pd
 from dagster import MaterializeResult, asset
 
 from assets.contracts import MetricsTable
-from assets.metadata import markdown_metadata, stored_table_metadata
-from assets.validation import validate_rows
-from assets.warehouse import Partition, read_table, replace_partition
+from assets.ingest.store import store_load, table_totals
+from assets.metadata import column_schema, markdown_metadata
+from assets.warehouse import Partition, read_table
 from models.metrics import forecast_errors
 from orchestration.resources import WarehouseResource
 
@@ -41,14 +41,16 @@ def metrics(warehouse: WarehouseResource) -> MaterializeResult:
     """Errors of every model in `predictions`, rebuilt whole so no stale model's rows linger."""
     with warehouse.get_connection() as conn:
         predictions = read_table(conn, "SELECT model, symbol, split, actual, predicted FROM predictions")
-        rows = validate_rows(metrics_from_predictions(predictions), MetricsTable)
-        replace_partition(conn, "metrics", rows, Partition())
-        metadata = stored_table_metadata(conn, "metrics", rows, MetricsTable)
-    shown = rows.valid[["model", "symbol", "split", "samples", "rmse", "mape", "mae"]]
+        computed = metrics_from_predictions(predictions)
+        report = store_load(conn, "metrics", computed, MetricsTable, Partition())
+        totals = table_totals(conn, "metrics")
+    shown = computed[["model", "symbol", "split", "samples", "rmse", "mape", "mae"]]
     test = shown[shown["split"] == "test"]
     return MaterializeResult(
         metadata={
-            **metadata,
+            **report,
+            **totals,
+            "dagster/column_schema": column_schema(MetricsTable),
             "metrics": markdown_metadata(shown),
             **{f"test_rmse/{row.model}/{row.symbol}": float(row.rmse) for row in test.itertuples()},
         }

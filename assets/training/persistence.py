@@ -5,9 +5,9 @@ from dagster import MaterializeResult, asset
 
 from assets.contracts import PredictionsTable
 from assets.ingest.market.ohlcv import BTC_SYMBOL
-from assets.metadata import stored_table_metadata
-from assets.validation import validate_rows
-from assets.warehouse import Partition, read_table, replace_partition
+from assets.ingest.store import store_load, table_totals
+from assets.metadata import column_schema
+from assets.warehouse import Partition, read_table
 from models.persistence import persistence_forecast
 from models.splits import window_targets
 from orchestration.resources import WarehouseResource
@@ -37,6 +37,17 @@ def persistence_predictions(warehouse: WarehouseResource) -> MaterializeResult:
                 "predicted": persistence_forecast(close, positions),
             }
         )
-        rows = validate_rows(frame, PredictionsTable)
-        replace_partition(conn, "predictions", rows, Partition({"model": MODEL_NAME, "symbol": BTC_SYMBOL}))
-        return MaterializeResult(metadata=stored_table_metadata(conn, "predictions", rows, PredictionsTable))
+        report = store_load(
+            conn,
+            "predictions",
+            frame,
+            PredictionsTable,
+            Partition({"model": MODEL_NAME, "symbol": BTC_SYMBOL}),
+        )
+        return MaterializeResult(
+            metadata={
+                **report,
+                **table_totals(conn, "predictions"),
+                "dagster/column_schema": column_schema(PredictionsTable),
+            }
+        )

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 
+from assets.ingest.market.ohlcv import ohlcv
 from assets.warehouse import read_table, row_count
-from orchestration.definitions import ALL_ASSETS
+from orchestration.definitions import PIPELINE_ASSETS
 from orchestration.resources import BTC_USD_DAILY_FILE, WarehouseResource, build_resources
 from orchestration.settings import Settings
 
@@ -14,7 +15,7 @@ TABLES = ("ohlcv", "predictions", "metrics", "quarantine")
 
 
 def _materialize(settings: Settings) -> dict[str, int]:
-    result = materialize(ALL_ASSETS, resources=build_resources(settings))
+    result = materialize(PIPELINE_ASSETS, resources=build_resources(settings))
     assert result.success
     with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
         return {table: row_count(conn, table) for table in TABLES}
@@ -28,7 +29,13 @@ def _test_metrics(settings: Settings) -> dict[str, float]:
 
 def test_slice_reproduces_the_paper_persistence_figures(settings):
     counts = _materialize(settings)
-    assert counts == {"ohlcv": 2191, "predictions": 1446 + 350 + 350, "metrics": 3, "quarantine": 0}
+    yahoo_days, binance_hours = 2191, 42287
+    assert counts == {
+        "ohlcv": yahoo_days + binance_hours,
+        "predictions": 1446 + 350 + 350,
+        "metrics": 3,
+        "quarantine": 0,
+    }
     test = _test_metrics(settings)
     assert test["samples"] == 350
     assert test["rmse"] == pytest.approx(1568.5, abs=0.05)
@@ -41,7 +48,7 @@ def test_second_materialization_leaves_row_counts_unchanged(settings):
 
 
 def test_metrics_appear_as_asset_metadata(settings):
-    result = materialize(ALL_ASSETS, resources=build_resources(settings))
+    result = materialize(PIPELINE_ASSETS, resources=build_resources(settings))
     metadata = result.asset_materializations_for_node("metrics")[0].metadata
     assert metadata["test_rmse/persistence/BTC-USD"].value == pytest.approx(1568.5, abs=0.05)
     assert (
@@ -56,11 +63,11 @@ def test_bad_rows_in_the_source_are_quarantined_and_the_rest_stored(settings, ed
     lines[5] = lines[5].replace(lines[5].split(",")[2], "n/a", 1)  # open price of 2018-09-21
     path.write_text("\n".join(lines) + "\n")
     settings = Settings(settings.warehouse_path, editable_data_dir, settings.dagster_home)
-    result = materialize(ALL_ASSETS[:1], resources=build_resources(settings))
+    result = materialize([ohlcv], resources=build_resources(settings))
     assert result.success
     with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
         quarantined = read_table(conn, "SELECT table_name, partition_key, reason FROM quarantine")
-        assert row_count(conn, "ohlcv") == 2190
+        assert row_count(conn, "ohlcv") == 2191 + 42287 - 1
     assert quarantined.values.tolist() == [
         [
             "ohlcv",
@@ -72,7 +79,7 @@ def test_bad_rows_in_the_source_are_quarantined_and_the_rest_stored(settings, ed
 
 def test_missing_source_file_names_the_setting_to_change(tmp_path, settings):
     settings = Settings(settings.warehouse_path, tmp_path / "nowhere", settings.dagster_home)
-    result = materialize(ALL_ASSETS[:1], resources=build_resources(settings), raise_on_error=False)
+    result = materialize([ohlcv], resources=build_resources(settings), raise_on_error=False)
     assert not result.success
     message = result.failure_data_for_node("ohlcv").error.cause.message
     assert "MAMBAQUANT_DATA_DIR" in message

@@ -2,7 +2,20 @@ from dagster import AssetKey, Definitions
 
 from orchestration.definitions import build_definitions, defs
 
-EXPECTED_ASSETS = {AssetKey("ohlcv"), AssetKey("persistence_predictions"), AssetKey("metrics")}
+EXPECTED_ASSETS = {
+    AssetKey(name)
+    for name in (
+        "ohlcv",
+        "macro",
+        "sentiment_items",
+        "sentiment_series",
+        "fear_greed",
+        "dex_trades",
+        "dex_bars",
+        "persistence_predictions",
+        "metrics",
+    )
+}
 
 
 def test_module_definitions_load():
@@ -13,7 +26,7 @@ def test_module_definitions_load():
 def test_definitions_bind_the_given_settings(settings):
     built = build_definitions(settings)
     assert built.resources["warehouse"].database == str(settings.warehouse_path)
-    assert built.resources["market_data"].data_dir == str(settings.data_dir)
+    assert built.resources["market_sources"].data_dir == str(settings.data_dir)
     assert built.resolve_job_def("pipeline_job") is not None
     assert built.resolve_schedule_def("nightly_retraining").job_name == "pipeline_job"
     assert built.resolve_sensor_def("new_ingested_data").job_name == "pipeline_job"
@@ -22,4 +35,19 @@ def test_definitions_bind_the_given_settings(settings):
 def test_asset_groups_follow_the_pipeline_stages():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"ohlcv": "ingest", "persistence_predictions": "training", "metrics": "evaluation"}
+    assert groups == {
+        **{
+            name: "ingest" for name in ("ohlcv", "macro", "sentiment_items", "sentiment_series", "fear_greed")
+        },
+        **{"dex_trades": "ingest", "dex_bars": "ingest"},
+        "persistence_predictions": "training",
+        "metrics": "evaluation",
+    }
+
+
+def test_every_stored_ingest_table_has_its_three_checks():
+    checks = {
+        (key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys
+    }
+    for asset in ("ohlcv", "macro", "sentiment_items", "fear_greed", "dex_trades", "dex_bars"):
+        assert {(asset, "row_count"), (asset, "freshness"), (asset, "quarantine_ratio")} <= checks

@@ -10,7 +10,8 @@ def test_main_materializes_everything_and_prints_the_summary(settings, monkeypat
     monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))
     assert run_pipeline.main() == 0
     out = capsys.readouterr().out
-    assert "| ohlcv | ohlcv | 2191 | 0 |" in out
+    assert "| ohlcv | ohlcv | 44478 | 0 |  |" in out  # Yahoo daily + Binance hourly
+    assert "dex_trades, dex_bars: not run (no DEX source configured" in out
     assert "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in out
     assert settings.warehouse_path.is_file()
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context, materialize
 
-from orchestration.definitions import ALL_ASSETS, build_definitions
+from assets.ingest.market.ohlcv import ohlcv
+from orchestration.definitions import build_definitions
 from orchestration.resources import BTC_USD_DAILY_FILE, build_resources
 from orchestration.settings import Settings
 
@@ -24,7 +25,7 @@ def _tick(settings: Settings, instance: DagsterInstance, cursor: str | None):
 
 
 def _ingest(settings: Settings, instance: DagsterInstance) -> None:
-    assert materialize(ALL_ASSETS[:1], resources=build_resources(settings), instance=instance).success
+    assert materialize([ohlcv], resources=build_resources(settings), instance=instance).success
 
 
 def test_nothing_ingested_means_no_run(settings, instance):

@@ -1,36 +1,61 @@
-"""Market OHLCV ingest: the offline Yahoo BTC-USD daily file into the `ohlcv` table."""
+"""Market OHLCV ingest: Yahoo BTC-USD daily and Binance BTCUSDT hourly into the `ohlcv` table."""
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.contracts import OhlcvTable
+from assets.ingest.market.binance import fetch_binance_klines, read_binance_hourly
 from assets.ingest.market.yahoo import read_yahoo_daily
-from assets.metadata import NEWEST_PARTITION_KEY, stored_table_metadata
-from assets.validation import validate_rows
-from assets.warehouse import Partition, replace_partition
-from orchestration.resources import MarketDataFiles, WarehouseResource
+from assets.ingest.store import newest_day, store_load, table_totals
+from assets.metadata import column_schema, markdown_table
+from assets.warehouse import Partition
+from orchestration.resources import BTC_USD_DAILY_FILE, BTCUSDT_HOURLY_FILE, MarketSources, WarehouseResource
 
 BTC_SYMBOL = "BTC-USD"
+BINANCE_SYMBOL = "BTCUSDT"
+# The shipped hourly file ends here; the online loader continues from this bar on.
+BINANCE_FILE_END = pd.Timestamp("2022-06-15T00:00:00Z")
+
+
+def _series(symbol: str, interval: str, source: str) -> Partition:
+    return Partition({"symbol": symbol, "interval": interval, "source": source})
 
 
 @asset(group_name="ingest", kinds={"duckdb", "pandas"})
 def ohlcv(
-    context: AssetExecutionContext, warehouse: WarehouseResource, market_data: MarketDataFiles
+    context: AssetExecutionContext, warehouse: WarehouseResource, market_sources: MarketSources
 ) -> MaterializeResult:
-    """Daily BTC-USD bars checked against the `ohlcv` contract; bad rows go to `quarantine`."""
-    rows = validate_rows(read_yahoo_daily(market_data.btc_usd_daily(), BTC_SYMBOL), OhlcvTable)
-    if rows.valid.empty:
-        raise ValueError(f"no valid {BTC_SYMBOL} daily bars: {len(rows.rejected)} rows quarantined")
-    partition = Partition({"symbol": BTC_SYMBOL, "interval": "1d", "source": "yahoo"})
+    """Bars per (symbol, interval, source), each series replaced whole; bad rows go to `quarantine`."""
+    loads = [
+        (
+            _series(BTC_SYMBOL, "1d", "yahoo"),
+            read_yahoo_daily(market_sources.path(BTC_USD_DAILY_FILE), BTC_SYMBOL),
+        ),
+        (
+            _series(BINANCE_SYMBOL, "1h", "binance"),
+            read_binance_hourly(market_sources.path(BTCUSDT_HOURLY_FILE)),
+        ),
+    ]
+    if market_sources.binance_url:
+        online = fetch_binance_klines(
+            market_sources.http(),
+            market_sources.binance_url,
+            BINANCE_SYMBOL,
+            "1h",
+            BINANCE_FILE_END,
+            pd.Timestamp.now(tz="UTC"),
+        )
+        loads.append((_series(BINANCE_SYMBOL, "1h", "binance-api"), online.assign(source="binance-api")))
     with warehouse.get_connection() as conn:
-        replace_partition(conn, "ohlcv", rows, partition)
-        metadata = stored_table_metadata(conn, "ohlcv", rows, OhlcvTable)
-    if len(rows.rejected):
-        context.log.warning(f"{len(rows.rejected)} {BTC_SYMBOL} bars quarantined")
-    first, last = rows.valid["ts"].iloc[[0, -1]]
+        reports = [store_load(conn, "ohlcv", frame, OhlcvTable, partition) for partition, frame in loads]
+        totals = {**table_totals(conn, "ohlcv"), **newest_day(conn, "ohlcv", "ts")}
+    for report in reports:
+        if report["rows_quarantined"]:
+            context.log.warning(f"{report['partition']}: {report['rows_quarantined']} rows quarantined")
     return MaterializeResult(
         metadata={
-            **metadata,
-            "first_day": first.date().isoformat(),
-            NEWEST_PARTITION_KEY: last.date().isoformat(),
+            **totals,
+            "loads": MetadataValue.md(markdown_table(pd.DataFrame(reports))),
+            "dagster/column_schema": column_schema(OhlcvTable),
         }
     )

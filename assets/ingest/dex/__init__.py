@@ -1,0 +1,1 @@
+"""Solana DEX trades into the warehouse, and the bars built from them."""

@@ -1,0 +1,1 @@
+"""News and social sentiment: text sources, lexicon scoring, bar aggregates and the Fear & Greed index."""

@@ -1,0 +1,1 @@
+"""Tests of the sentiment sources, scoring and aggregation against hand-written fixtures."""
