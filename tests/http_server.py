@@ -6,6 +6,7 @@ of responses; the last one repeats once the queue is down to it. Every request i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -106,7 +107,9 @@ class ScriptedHttpServer:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                # The client may have given up (a timeout test): then there is nobody left to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
 
             do_GET = _serve  # noqa: N815 (http.server's naming)
             do_POST = _serve  # noqa: N815

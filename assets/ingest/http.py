@@ -9,6 +9,7 @@ on is an `HttpSourceError` that names the URL and what went wrong.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,25 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class HttpSourceError(RuntimeError):
-    """A source could not be read: the URL, the attempts made and the last failure."""
+    """A source could not be read: the URL, the attempts made and the last failure.
+
+    `status` is the last HTTP status, or None when no answer came (timeout, refused connection),
+    so a loader can treat an API's "no data" answer (the ECB's 404) as empty rather than broken.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Query parameters whose values are credentials: never repeated in an error message or a log.
+SECRET_PARAMETERS = ("api_key", "apikey", "auth_token", "token", "key")
+_SECRET_IN_TEXT = re.compile(rf"((?:{'|'.join(SECRET_PARAMETERS)})=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """`text` with the values of credential parameters replaced by ***."""
+    return _SECRET_IN_TEXT.sub(r"\1***", text)
 
 
 @dataclass(frozen=True)
@@ -69,14 +88,18 @@ class HttpClient:
         return _decode_json(url, self._request("POST", url, json=payload))
 
     def get_text(self, url: str, params: Mapping[str, Any] | None = None) -> str:
-        """GET `url` and return its body as text (feeds, CSV downloads)."""
+        """GET `url` and return its body as text (CSV downloads)."""
         return self._request("GET", url, params=params).text
 
+    def get_bytes(self, url: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """GET `url` and return its raw body, for formats that declare their own encoding (XML feeds)."""
+        return self._request("GET", url, params=params).content
+
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        last_failure = ""
+        last_failure, status = "", None
         for attempt in range(1, self._retry.attempts + 1):
             self._respect_rate_limit()
-            retry_after = None
+            retry_after, status = None, None
             try:
                 response = self._session.request(method, url, timeout=self._timeout_s, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as error:
@@ -84,13 +107,15 @@ class HttpClient:
             else:
                 if response.status_code < 400:
                     return response
-                last_failure = f"HTTP {response.status_code}: {response.text[:200]!r}"
+                status = response.status_code
+                last_failure = f"HTTP {status}: {response.text[:200]!r}"
                 if response.status_code not in RETRY_STATUSES:
                     break
                 retry_after = response.headers.get("Retry-After")
             if attempt < self._retry.attempts:
                 self._sleep(self._retry.backoff(attempt, retry_after))
-        raise HttpSourceError(f"{method} {url} failed after {attempt} attempt(s): {last_failure}")
+        message = f"{method} {url} failed after {attempt} attempt(s): {last_failure}"
+        raise HttpSourceError(redact(message), status)
 
     def _respect_rate_limit(self) -> None:
         wait = self._last_request_at + self._min_interval_s - time.monotonic()

@@ -27,14 +27,14 @@ class FeedError(ValueError):
 
 def fetch_feed(client: HttpClient, url: str, source: str) -> FeedItems:
     """Download and parse one feed; a failure names the URL as well as the source."""
-    text = client.get_text(url)
+    document = client.get_bytes(url)  # raw bytes: the XML declaration, not HTTP, names the encoding
     try:
-        return parse_feed(text, source)
+        return parse_feed(document, source)
     except FeedError as error:
         raise FeedError(f"{url}: {error}") from None
 
 
-def parse_feed(text: str, source: str) -> FeedItems:
+def parse_feed(document: str | bytes, source: str) -> FeedItems:
     """Items of an RSS or Atom document, tagged with `source`; undated entries come back rejected.
 
     feedparser flags XML it had to recover from (`bozo`) but still returns what it could read: a
@@ -42,8 +42,11 @@ def parse_feed(text: str, source: str) -> FeedItems:
     error. A well-formed feed with no entries is simply a quiet feed and yields no items.
     """
     # A stream, not the str: feedparser would fetch a str that looks like a URL or open one that
-    # names an existing file.
-    parsed = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=_DECODED_TEXT)
+    # names an existing file. Bytes keep their own declared encoding; text is handed over as UTF-8.
+    if isinstance(document, bytes):
+        parsed = feedparser.parse(io.BytesIO(document))
+    else:
+        parsed = feedparser.parse(io.BytesIO(document.encode("utf-8")), response_headers=_DECODED_TEXT)
     if not parsed.entries:
         if parsed.bozo:
             raise FeedError(f"{source}: malformed feed, no entries could be read: {parsed.bozo_exception}")

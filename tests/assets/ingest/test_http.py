@@ -67,3 +67,24 @@ def test_minimum_interval_spaces_requests(http_server):
     client.get_json(f"{http_server.url}/x")
     client.get_json(f"{http_server.url}/x")
     assert len(waits) == 1 and 9.0 < waits[0] <= 10.0
+
+
+def test_failure_keeps_the_status_and_hides_credentials(http_server):
+    http_server.script("/x", ScriptedResponse("not found", 404))
+    with pytest.raises(HttpSourceError) as failure:
+        _client([]).get_json(f"{http_server.url}/x", {"api_key": "s3cret", "series_id": "CPI"})
+    assert failure.value.status == 404
+    assert "s3cret" not in str(failure.value)
+
+
+def test_connection_errors_do_not_leak_tokens():
+    client = HttpClient(timeout_s=0.2, retry=RetryPolicy(attempts=1), sleep=lambda _s: None)
+    with pytest.raises(HttpSourceError) as failure:
+        client.get_json("http://127.0.0.1:9/posts/", {"auth_token": "s3cret"})
+    assert failure.value.status is None
+    assert "s3cret" not in str(failure.value) and "auth_token=***" in str(failure.value)
+
+
+def test_bytes_are_returned_undecoded(http_server):
+    http_server.script("/feed", ScriptedResponse("<rss>é</rss>".encode()))
+    assert _client([]).get_bytes(f"{http_server.url}/feed") == "<rss>é</rss>".encode()
