@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.contracts import MacroTable
 from assets.ingest.http import HttpClient, HttpSourceError
 from assets.ingest.macro.frame import macro_frame, parse_days, read_text_table, wall_clock_in_utc
 
@@ -40,13 +41,19 @@ def fetch_ecb_rates(
 ) -> pd.DataFrame:
     """Daily reference rates (units per EUR) for each currency between `start` and `end`, inclusive.
 
-    One request per currency (`EXR/D.<CCY>.EUR.SP00.A`), so a failure names the series it hit.
+    One request per currency (`EXR/D.<CCY>.EUR.SP00.A`), so a failure names the series it hit. The
+    API answers 404 when the range holds no observation; that currency then contributes no rows.
     """
     period = {"format": "csvdata", "startPeriod": start.isoformat(), "endPeriod": end.isoformat()}
     frames = []
     for currency in currencies:
         url = f"{base_url}/service/data/EXR/D.{currency}.EUR.SP00.A"
-        text = client.get_text(url, params=period)
+        try:
+            text = client.get_text(url, params=period)
+        except HttpSourceError as error:
+            if error.status == 404:  # the ECB's answer for a range without observations (a weekend)
+                continue
+            raise
         try:
             raw = read_text_table(StringIO(text), SDMX_COLUMNS, url)
         except ValueError as error:  # also pandas' parser errors: no header, ragged rows
@@ -54,7 +61,11 @@ def fetch_ecb_rates(
                 f"{url} answered with unusable CSV ({error}); expected SDMX csvdata: {text[:200]!r}"
             ) from None
         frames.append(_rates_frame(raw["CURRENCY"], raw["TIME_PERIOD"], raw["OBS_VALUE"]))
-    return pd.concat(frames, ignore_index=True)
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=list(MacroTable.to_schema().columns))
+    )
 
 
 def _rates_frame(currency: pd.Series, day: pd.Series, value: pd.Series) -> pd.DataFrame:

@@ -1,9 +1,7 @@
 """Swap extraction from fabricated jsonParsed transactions, and the windowed load over a local RPC node."""
 
-import json
 import logging
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,39 +19,14 @@ from assets.ingest.solana.swaps import (
     load_pool_trades,
 )
 from assets.validation import validate_rows
+from tests.assets.ingest.solana import rpc_fixtures
 from tests.http_server import ScriptedHttpServer
 
-FIXTURES = Path(__file__).parents[3] / "fixtures" / "solana"
 POOL_KINDS = [("raydium", RAYDIUM_SOL_USDC), ("whirlpool", ORCA_SOL_USDC), ("dlmm", METEORA_SOL_USDC)]
 USDT_MINT = "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"
 # The whirlpool fixtures lie between 2024-06-01 00:10 (the buy) and 00:50:40 (the aggregator route).
 START = pd.Timestamp("2024-06-01 00:10:00", tz="UTC")
 END = pd.Timestamp("2024-06-01 01:00:00", tz="UTC")
-
-
-def _response(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def _tx(name: str) -> dict[str, Any]:
-    return _response(name)["result"]
-
-
-def _record_of(name: str) -> dict[str, Any]:
-    """The getSignaturesForAddress entry that indexes the fixture transaction `name`."""
-    tx = _tx(name)
-    return _record(tx["transaction"]["signatures"][0], tx["slot"], tx["blockTime"], tx["meta"]["err"])
-
-
-def _record(signature: str, slot: int, block_time: int | None, err: Any = None) -> dict[str, Any]:
-    return {
-        "blockTime": block_time,
-        "confirmationStatus": "finalized",
-        "err": err,
-        "memo": None,
-        "signature": signature,
-        "slot": slot,
-    }
 
 
 def _load(
@@ -77,7 +50,7 @@ def _load(
 
 
 def _before_start() -> dict[str, Any]:
-    return _record("2" * 88, 1, int(START.timestamp()) - 1)
+    return rpc_fixtures.record("2" * 88, 1, int(START.timestamp()) - 1)
 
 
 def _terms(trade: dict[str, Any]) -> tuple[str, float, float, float]:
@@ -86,9 +59,9 @@ def _terms(trade: dict[str, Any]) -> tuple[str, float, float, float]:
 
 @pytest.mark.parametrize("kind, pool", POOL_KINDS)
 def test_a_buy_and_a_sell_on_each_pool_kind(kind, pool):
-    buy_tx = _tx(f"{kind}_buy")
+    buy_tx = rpc_fixtures.tx(f"{kind}_buy")
     [buy] = extract_swaps(buy_tx, pool)
-    [sell] = extract_swaps(_tx(f"{kind}_sell"), pool)
+    [sell] = extract_swaps(rpc_fixtures.tx(f"{kind}_sell"), pool)
     assert tuple(buy) == TRADE_COLUMNS
     assert _terms(buy) == ("buy", 1.5, 250.5, 167.0)
     assert _terms(sell) == ("sell", 2.25, 373.5, 166.0)
@@ -107,11 +80,11 @@ def test_a_buy_and_a_sell_on_each_pool_kind(kind, pool):
 
 
 def test_a_swap_on_another_pool_is_not_attributed():
-    assert extract_swaps(_tx("raydium_buy"), ORCA_SOL_USDC) == []
+    assert extract_swaps(rpc_fixtures.tx("raydium_buy"), ORCA_SOL_USDC) == []
 
 
 def test_a_swap_routed_through_an_aggregator_names_the_top_level_instruction():
-    [trade] = extract_swaps(_tx("whirlpool_via_aggregator"), ORCA_SOL_USDC)
+    [trade] = extract_swaps(rpc_fixtures.tx("whirlpool_via_aggregator"), ORCA_SOL_USDC)
     assert trade["instruction_index"] == 3  # the Jupiter route; the whirlpool swap is its inner call
     assert _terms(trade) == ("buy", 3.0, 499.8, pytest.approx(166.6))
 
@@ -126,7 +99,7 @@ def test_a_swap_routed_through_an_aggregator_names_the_top_level_instruction():
     ],
 )
 def test_transactions_that_are_no_swap_give_no_trade(name):
-    assert extract_swaps(_tx(name), ORCA_SOL_USDC) == []
+    assert extract_swaps(rpc_fixtures.tx(name), ORCA_SOL_USDC) == []
 
 
 @pytest.mark.parametrize(
@@ -148,7 +121,7 @@ def test_transactions_that_are_no_swap_give_no_trade(name):
     ids=["amount", "inner-program", "fee-payer"],
 )
 def test_a_malformed_transaction_names_the_missing_field(path, expected):
-    tx = _tx("whirlpool_buy")
+    tx = rpc_fixtures.tx("whirlpool_buy")
     parent = tx
     for key in path[:-1]:
         parent = parent[key]
@@ -163,22 +136,27 @@ def test_load_keeps_the_window_fetches_in_batches_and_counts_what_it_skips(http_
     caplog.set_level(logging.INFO, logger="assets.ingest.solana.swaps")
     missing = "3" * 88
     records = [
-        _record("4" * 88, 9, int(END.timestamp())),  # at `end`: outside the half-open window
-        _record_of("whirlpool_via_aggregator"),
-        _record_of("whirlpool_collect_reward"),
-        _record_of("whirlpool_liquidity_add"),
-        _record_of("whirlpool_no_token_balances"),
-        _record(missing, 8, _record_of("whirlpool_failed")["blockTime"] + 5),
-        _record_of("whirlpool_failed"),  # failed in the index: counted, never fetched
-        _record("5" * 88, 7, None),
-        _record_of("whirlpool_sell"),
-        _record_of("whirlpool_buy"),  # exactly at `start`: inside
+        rpc_fixtures.record("4" * 88, 9, int(END.timestamp())),  # at `end`: outside the half-open window
+        rpc_fixtures.record_of("whirlpool_via_aggregator"),
+        rpc_fixtures.record_of("whirlpool_collect_reward"),
+        rpc_fixtures.record_of("whirlpool_liquidity_add"),
+        rpc_fixtures.record_of("whirlpool_no_token_balances"),
+        rpc_fixtures.record(missing, 8, rpc_fixtures.record_of("whirlpool_failed")["blockTime"] + 5),
+        rpc_fixtures.record_of("whirlpool_failed"),  # failed in the index: counted, never fetched
+        rpc_fixtures.record("5" * 88, 7, None),
+        rpc_fixtures.record_of("whirlpool_sell"),
+        rpc_fixtures.record_of("whirlpool_buy"),  # exactly at `start`: inside
         _before_start(),  # paging stops here ...
-        _record_of("raydium_buy"),  # ... so this one is never looked at
+        rpc_fixtures.record_of("raydium_buy"),  # ... so this one is never looked at
     ]
     wanted = ["whirlpool_via_aggregator", "whirlpool_collect_reward", "whirlpool_liquidity_add"]
     wanted += ["whirlpool_no_token_balances", None, "whirlpool_sell", "whirlpool_buy"]
-    load = _load(http_server, ORCA_SOL_USDC, records, [_response(name) if name else None for name in wanted])
+    load = _load(
+        http_server,
+        ORCA_SOL_USDC,
+        records,
+        [rpc_fixtures.response(name) if name else None for name in wanted],
+    )
 
     assert list(load.trades.columns) == list(TRADE_COLUMNS)
     assert load.trades["side"].tolist() == ["buy", "sell", "buy"]
@@ -195,7 +173,7 @@ def test_load_keeps_the_window_fetches_in_batches_and_counts_what_it_skips(http_
     page, batch = (request.json() for request in http_server.requests)
     assert page["method"] == "getSignaturesForAddress" and page["params"][0] == ORCA_SOL_USDC.address
     asked = [call["params"][0] for call in batch]
-    assert asked == [_record_of(name)["signature"] if name else missing for name in wanted]
+    assert asked == [rpc_fixtures.record_of(name)["signature"] if name else missing for name in wanted]
     assert "'unknown_mint': 1" in caplog.text and "3 trades" in caplog.text
 
     rows = validate_rows(load.trades, DexTradesTable)
@@ -205,7 +183,12 @@ def test_load_keeps_the_window_fetches_in_batches_and_counts_what_it_skips(http_
 
 def test_a_mis_configured_pool_counts_unknown_mints(http_server):
     wrong_quote = replace(METEORA_SOL_USDC, quote_mint=USDT_MINT)
-    load = _load(http_server, wrong_quote, [_record_of("dlmm_buy"), _before_start()], [_response("dlmm_buy")])
+    load = _load(
+        http_server,
+        wrong_quote,
+        [rpc_fixtures.record_of("dlmm_buy"), _before_start()],
+        [rpc_fixtures.response("dlmm_buy")],
+    )
     assert load.trades.empty
     assert load.skipped["unknown_mint"] == 1
 
@@ -219,9 +202,9 @@ def test_an_empty_window_gives_an_empty_frame_with_the_contract_columns(http_ser
 
 
 def test_a_malformed_transaction_in_a_load_names_its_signature(http_server):
-    broken = _response("whirlpool_sell")
+    broken = rpc_fixtures.response("whirlpool_sell")
     del broken["result"]["meta"]["preTokenBalances"][2]["mint"]
-    record = _record_of("whirlpool_sell")
+    record = rpc_fixtures.record_of("whirlpool_sell")
     expected = (
         rf"transaction {record['signature']}: getTransaction result lacks meta.preTokenBalances\[2\].mint"
     )
