@@ -1,8 +1,9 @@
 """Asset checks every stored table gets: row count, freshness and quarantine ratio.
 
 The quarantine ratio check is blocking: when too many rows of a load were rejected the source is
-probably broken, and downstream assets must not train on what is left. Freshness only warns,
-because the offline default data are historical by nature.
+probably broken, and downstream assets must not train on what is left. It is judged per partition
+(one source, one day), so a broken source cannot hide behind a large healthy one in the same table.
+Freshness only warns, because the offline default data are historical by nature.
 """
 
 from datetime import timedelta
@@ -10,7 +11,7 @@ from datetime import timedelta
 import pandas as pd
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, asset_check
 
-from assets.warehouse import newest_value, quarantined_count, row_count
+from assets.warehouse import newest_value, row_count, worst_load
 from orchestration.resources import WarehouseResource
 
 
@@ -50,17 +51,22 @@ def table_checks(
         asset=asset,
         name="quarantine_ratio",
         blocking=True,
-        description=f"at most {max_quarantine_ratio:.0%} of {table}'s rows quarantined",
+        description=f"no partition of {table} had more than {max_quarantine_ratio:.0%} of its latest load "
+        "quarantined",
     )
     def few_rejects(warehouse: WarehouseResource) -> AssetCheckResult:
         with warehouse.get_connection() as conn:
-            stored = row_count(conn, table)
-            quarantined = quarantined_count(conn, table)
-        total = stored + quarantined
-        ratio = quarantined / total if total else 0.0
+            worst = worst_load(conn, table)
+        if worst is None:
+            return AssetCheckResult(passed=True, metadata={"partitions_loaded": 0})
         return AssetCheckResult(
-            passed=ratio <= max_quarantine_ratio,
-            metadata={"quarantined": quarantined, "stored": stored, "ratio": round(ratio, 6)},
+            passed=worst.rejected_ratio <= max_quarantine_ratio,
+            metadata={
+                "worst_partition": worst.partition_key,
+                "quarantined": worst.rejected,
+                "stored": worst.stored,
+                "ratio": round(worst.rejected_ratio, 6),
+            },
         )
 
     return [has_rows, is_fresh, few_rejects]

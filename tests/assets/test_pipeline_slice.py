@@ -7,7 +7,7 @@ from dagster import materialize
 
 from assets.ingest.market.ohlcv import ohlcv
 from assets.warehouse import read_table, row_count
-from orchestration.definitions import PIPELINE_ASSETS
+from orchestration.definitions import PIPELINE_ASSETS, build_definitions
 from orchestration.resources import BTC_USD_DAILY_FILE, WarehouseResource, build_resources
 from orchestration.settings import Settings
 
@@ -83,3 +83,29 @@ def test_missing_source_file_names_the_setting_to_change(tmp_path, settings):
     assert not result.success
     message = result.failure_data_for_node("ohlcv").error.cause.message
     assert "MAMBAQUANT_DATA_DIR" in message
+
+
+def test_a_failed_quarantine_check_keeps_bad_data_from_training(settings, editable_data_dir: Path):
+    """A tenth of the daily bars broken: ohlcv stores the rest, its blocking check fails, nothing trains."""
+    path = editable_data_dir / BTC_USD_DAILY_FILE
+    lines = path.read_text().splitlines()
+    for number in range(1, len(lines), 10):
+        fields = lines[number].split(",")
+        fields[4] = "-1"  # the close
+        lines[number] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    settings = Settings(settings.warehouse_path, editable_data_dir, settings.dagster_home)
+    job = build_definitions(settings).resolve_job_def("pipeline_job")
+    result = job.execute_in_process(raise_on_error=False)
+
+    assert not result.success
+    check = {
+        evaluation.check_name: evaluation
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.asset_key.path == ["ohlcv"]
+    }["quarantine_ratio"]
+    assert not check.passed
+    assert check.metadata["quarantined"].value == len(range(1, len(lines), 10))
+    materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert "ohlcv" in materialized
+    assert materialized.isdisjoint({"persistence_predictions", "metrics"})
