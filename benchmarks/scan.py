@@ -1,0 +1,197 @@
+"""Selective scan forward + backward on the CPU: our compiled path against the alternatives.
+
+Run: `.venv/bin/python -m benchmarks.scan [--quick] [--lengths 14 128] [--states 16] [--paths ours pscan]`.
+Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float32, for
+
+* ours: `models.selective_scan.selective_scan_cpu` (numba loops, chunk checkpoints);
+* loop: `selective_scan_reference`, the sequential PyTorch loop, differentiated by autograd;
+* pscan: mambapy's `selective_scan` (materialised (B, L, D, N) tensors + its Blelloch `pscan`);
+* mamba-ssm ref: mamba-ssm's `selective_scan_ref`, where mamba-ssm imports (never on a CPU-only host).
+
+Each (path, shape) case runs in a fresh process, so its peak resident memory (VmHWM above the resident
+memory once imports, compilation and inputs are done) is its own, under a time limit and an
+address-space limit that turn a runaway case into "> limit" / "out of memory" instead of a hung machine.
+"""
+
+# A, B, C, D are mamba-ssm's names for the scan's inputs.
+# ruff: noqa: N806
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from assets.metadata import markdown_table
+
+BATCH = 32
+DIM = 128
+LENGTHS = (14, 128, 512, 2048)
+STATES = (16, 64)
+PATHS = ("ours", "loop", "pscan", "mamba-ssm ref")
+THREADS = 2
+MIN_SECONDS = 1.0
+"""Short cases repeat until they have run this long (at most 5 times) and report the fastest run."""
+
+FwdBwd = Callable[[], None]
+
+
+def _case(path: str, length: int, d_state: int) -> FwdBwd:
+    """A closure running one forward + backward of `path` on fresh random float32 inputs."""
+    import torch  # imported in the child, after its thread settings
+
+    generator = torch.Generator().manual_seed(0)
+
+    def rand(*shape: int, scale: float = 1.0, offset: float = 0.0) -> torch.Tensor:
+        return (torch.randn(*shape, generator=generator) * scale + offset).requires_grad_()
+
+    A = (-torch.rand(DIM, d_state, generator=generator) - 0.1).requires_grad_()
+    D = rand(DIM)
+    if path == "pscan":
+        from mambapy.pscan import pscan
+
+        # mambapy's layout: (B, L, ED) activations and (B, L, N) B and C; its `MambaBlock.selective_scan`.
+        x, delta = rand(BATCH, length, DIM), rand(BATCH, length, DIM, scale=0.01, offset=0.05)
+        B, C = rand(BATCH, length, d_state), rand(BATCH, length, d_state)
+
+        def run() -> None:
+            deltaA = torch.exp(delta.unsqueeze(-1) * A)
+            deltaB = delta.unsqueeze(-1) * B.unsqueeze(2)
+            hs = pscan(deltaA, deltaB * x.unsqueeze(-1))
+            y = (hs @ C.unsqueeze(-1)).squeeze(3) + D * x
+            y.sum().backward()
+
+        return run
+
+    if path == "ours":
+        from models.selective_scan import selective_scan_cpu as scan
+    elif path == "loop":
+        from models.selective_scan import selective_scan_reference as scan
+    else:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_ref as scan
+    u, delta = rand(BATCH, DIM, length), rand(BATCH, DIM, length, scale=0.01, offset=0.05)
+    B, C = rand(BATCH, d_state, length), rand(BATCH, d_state, length)
+
+    def run() -> None:
+        scan(u, delta, A, B, C, D).sum().backward()
+
+    return run
+
+
+def _resident_kib(field: str) -> int:
+    """`VmRSS` (now), `VmHWM` (peak since the last reset) or `VmSize` of this process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} missing from /proc/self/status")
+
+
+def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> dict[str, float | str]:
+    """Seconds and peak MiB of one case, in this (fresh) process."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    try:
+        _case(path, 3, 2)()  # imports, numba's compile (or cache load), allocator warm-up
+    except (ImportError, ModuleNotFoundError):
+        return {"error": "not importable"}
+    run = _case(path, length, d_state)
+    # Cap the address space above what is mapped now, so a case needing more fails here instead of
+    # swapping or waking the OOM killer on a shared machine.
+    limit = _resident_kib("VmSize") * 1024 + int(memory_limit_gib * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Writing 5 to clear_refs resets the peak, so imports and inputs do not count as the case's.
+    Path("/proc/self/clear_refs").write_text("5")
+    baseline_kib = _resident_kib("VmRSS")
+    timings: list[float] = []
+    try:
+        while not timings or (sum(timings) < MIN_SECONDS and len(timings) < 5):
+            started = time.perf_counter()
+            run()
+            timings.append(time.perf_counter() - started)
+    except (MemoryError, RuntimeError) as error:
+        if "memory" not in str(error).lower() and not isinstance(error, MemoryError):
+            raise
+        return {"error": f"out of memory (> {memory_limit_gib:g} GiB)"}
+    return {"seconds": min(timings), "peak_mib": (_resident_kib("VmHWM") - baseline_kib) / 1024}
+
+
+def _run_case(path: str, length: int, d_state: int, time_limit_s: float, memory_limit_gib: float) -> dict:
+    """`_measure` in a child process, so peak memory is per case and a slow case can be stopped."""
+    command = [sys.executable, "-m", "benchmarks.scan", "--case", path, str(length), str(d_state)]
+    command += ["--memory-limit-gib", str(memory_limit_gib)]
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(THREADS), "OMP_NUM_THREADS": str(THREADS)}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit_s, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"> {time_limit_s:g} s", "seconds_over": time_limit_s}
+    if done.returncode != 0:
+        return {"error": f"failed ({done.stderr.strip().splitlines()[-1:] or done.returncode})"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _time_cell(result: dict) -> str:
+    return f"{result['seconds']:.3f}" if "seconds" in result else result["error"]
+
+
+def _memory_cell(result: dict) -> str:
+    return f"{result['peak_mib']:,.0f}" if "peak_mib" in result else "-"
+
+
+def _speedup(ours: dict, other: dict) -> str:
+    """other / ours; a lower bound ("> x") where the other case hit the time limit."""
+    if "seconds" not in ours:
+        return "-"
+    if "seconds" in other:
+        return f"{other['seconds'] / ours['seconds']:,.1f}x"
+    if "seconds_over" in other:
+        return f"> {other['seconds_over'] / ours['seconds']:,.0f}x"
+    return "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    parser.add_argument("--states", type=int, nargs="+", default=list(STATES), help="d_state values")
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--quick", action="store_true", help="only L = 14 and 128 at d_state 16")
+    parser.add_argument("--time-limit-s", type=float, default=120.0, help="per case")
+    parser.add_argument("--memory-limit-gib", type=float, default=12.0, help="per case, above the baseline")
+    parser.add_argument("--case", nargs=3, metavar=("PATH", "LENGTH", "D_STATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        path, length, d_state = args.case
+        print(json.dumps(_measure(path, int(length), int(d_state), args.memory_limit_gib)))
+        return
+    lengths, states = ([14, 128], [16]) if args.quick else (args.lengths, args.states)
+    rows = []
+    for d_state in states:
+        for length in lengths:
+            results = {
+                path: _run_case(path, length, d_state, args.time_limit_s, args.memory_limit_gib)
+                for path in args.paths
+            }
+            row: dict[str, str | int] = {"N": d_state, "L": length}
+            for path, result in results.items():
+                row[f"{path} s"] = _time_cell(result)
+                row[f"{path} MiB"] = _memory_cell(result)
+            if "ours" in results:
+                for other in ("loop", "pscan"):
+                    if other in results:
+                        row[f"ours vs {other}"] = _speedup(results["ours"], results[other])
+            rows.append(row)
+            print(f"done N={d_state} L={length}", file=sys.stderr, flush=True)
+    print(f"B = {BATCH}, D = {DIM}, float32, forward + backward, {THREADS} threads; peak MiB above inputs")
+    print(markdown_table(pd.DataFrame(rows).fillna("-")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""One Mamba block, after mamba-ssm's `mamba_simple.Mamba`, on the paths of `models.selective_scan`.
+
+Parameter names, shapes and initialisation are mamba-ssm's, so a state dict moves between this block
+and the CUDA one unchanged. Only the readable (non-fused) forward is kept: projections, a causal
+depthwise convolution, the selective scan, a silu gate, and the output projection.
+"""
+
+# A, B, C, D are the paper's and mamba-ssm's names; F is torch's idiom.
+# ruff: noqa: N802, N806, N812
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.selective_scan import selective_scan, selective_state_step
+
+DT_MIN = 0.001
+DT_MAX = 0.1
+DT_INIT_FLOOR = 1e-4
+
+
+def _causal_conv1d_cuda() -> Callable[..., torch.Tensor] | None:
+    """causal-conv1d's fused kernel where it is installed, else None (always so on CPU hosts)."""
+    try:
+        from causal_conv1d import causal_conv1d_fn
+    except (ImportError, ModuleNotFoundError):
+        return None
+    return causal_conv1d_fn
+
+
+def _at_least_float32(parameter: torch.Tensor) -> torch.Tensor:
+    """A and D in at least float32, as mamba-ssm keeps them even in a half-precision model: the scan
+    multiplies thousands of decays, which 16 bits cannot carry."""
+    return parameter if parameter.dtype == torch.float64 else parameter.float()
+
+
+class Mamba(nn.Module):
+    """Input (batch, length, d_model) to output of the same shape; `step` runs it one bar at a time."""
+
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+        dt_rank: int | str = "auto",
+        bias: bool = False,
+        conv_bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.d_state = d_state
+        self.d_conv = d_conv
+        self.d_inner = expand * d_model
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
+
+        self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)
+        self.conv1d = nn.Conv1d(
+            self.d_inner,
+            self.d_inner,
+            kernel_size=d_conv,
+            groups=self.d_inner,
+            padding=d_conv - 1,
+            bias=conv_bias,
+        )
+        self.x_proj = nn.Linear(self.d_inner, self.dt_rank + 2 * d_state, bias=False)
+        self.dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True)
+        self._init_dt_proj()
+        # S4D-real: A_n = -n, stored as a log so that A stays negative (a decay) whatever the optimiser does.
+        A = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(self.d_inner, 1)
+        self.A_log = nn.Parameter(torch.log(A))
+        self.A_log._no_weight_decay = True  # type: ignore[attr-defined]
+        self.D = nn.Parameter(torch.ones(self.d_inner))
+        self.D._no_weight_decay = True  # type: ignore[attr-defined]
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
+
+    def _init_dt_proj(self) -> None:
+        """mamba-ssm's init: softplus(bias) is log-uniform in [DT_MIN, DT_MAX], so each channel starts
+        with its own time scale; the weight is small so dt starts near that bias."""
+        std = self.dt_rank**-0.5
+        nn.init.uniform_(self.dt_proj.weight, -std, std)
+        dt = torch.exp(
+            torch.rand(self.d_inner) * (math.log(DT_MAX) - math.log(DT_MIN)) + math.log(DT_MIN)
+        ).clamp(min=DT_INIT_FLOOR)
+        inverse_softplus_dt = dt + torch.log(-torch.expm1(-dt))
+        with torch.no_grad():
+            self.dt_proj.bias.copy_(inverse_softplus_dt)
+        self.dt_proj.bias._no_reinit = True  # type: ignore[attr-defined]
+
+    def _A(self) -> torch.Tensor:
+        """The (negative) state matrix."""
+        return -torch.exp(_at_least_float32(self.A_log))
+
+    def _split_x_dbl(self, x_dbl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x_proj's output as (dt before dt_proj, B, C)."""
+        return torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)  # type: ignore[return-value]
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """(batch, length, d_model) -> (batch, length, d_model), causal in `length`."""
+        length = hidden_states.shape[1]
+        x, z = self.in_proj(hidden_states).transpose(1, 2).chunk(2, dim=1)  # each (batch, d_inner, length)
+        conv = _causal_conv1d_cuda() if x.is_cuda else None
+        if conv is None:
+            x = F.silu(self.conv1d(x)[..., :length])
+        else:
+            x = conv(x=x, weight=self.conv1d.weight.squeeze(1), bias=self.conv1d.bias, activation="silu")
+        dt, B, C = self._split_x_dbl(self.x_proj(x.transpose(1, 2)))  # each (batch, length, ...)
+        dt = F.linear(dt, self.dt_proj.weight).transpose(1, 2)  # the bias is added inside the scan
+        y = selective_scan(
+            x,
+            dt,
+            self._A(),
+            B.transpose(1, 2).contiguous(),
+            C.transpose(1, 2).contiguous(),
+            _at_least_float32(self.D),
+            z=z,
+            delta_bias=self.dt_proj.bias,
+            delta_softplus=True,
+        )
+        return self.out_proj(y.transpose(1, 2))
+
+    def allocate_inference_cache(
+        self, batch_size: int, dtype: torch.dtype | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zeroed (conv_state (batch, d_inner, d_conv), ssm_state (batch, d_inner, d_state)) for `step`."""
+        device = self.out_proj.weight.device
+        conv_state = torch.zeros(
+            batch_size, self.d_inner, self.d_conv, device=device, dtype=dtype or self.conv1d.weight.dtype
+        )
+        ssm_state = torch.zeros(
+            batch_size, self.d_inner, self.d_state, device=device, dtype=dtype or self.dt_proj.weight.dtype
+        )
+        return conv_state, ssm_state
+
+    def step(
+        self, hidden_states: torch.Tensor, conv_state: torch.Tensor, ssm_state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One new bar (batch, 1, d_model) -> its output (batch, 1, d_model) in O(1).
+
+        The caches are updated in place, as mamba-ssm does, and returned for convenience: conv_state holds
+        the last d_conv conv inputs, ssm_state the scan's hidden state.
+        """
+        if hidden_states.shape[1] != 1:
+            raise ValueError(f"step takes one bar at a time; got length {hidden_states.shape[1]}")
+        x, z = self.in_proj(hidden_states.squeeze(1)).chunk(2, dim=-1)  # each (batch, d_inner)
+        conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
+        conv_state[:, :, -1] = x
+        x = (conv_state * self.conv1d.weight.squeeze(1)).sum(-1)
+        if self.conv1d.bias is not None:
+            x = x + self.conv1d.bias
+        x = F.silu(x)
+        dt, B, C = self._split_x_dbl(self.x_proj(x))
+        y, new_ssm_state = selective_state_step(
+            ssm_state,
+            x,
+            F.linear(dt, self.dt_proj.weight),
+            self._A(),
+            B,
+            C,
+            self.D,
+            z_t=z,
+            delta_bias=self.dt_proj.bias,
+            delta_softplus=True,
+        )
+        ssm_state.copy_(new_ssm_state)
+        return self.out_proj(y).unsqueeze(1), conv_state, ssm_state

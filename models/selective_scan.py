@@ -1,0 +1,326 @@
+"""The selective scan at the heart of Mamba, with mamba-ssm's `selective_scan_fn` semantics and shapes.
+
+Shapes: u, delta, z: (batch, dim, length); A: (dim, d_state), real; B, C: (batch, d_state, length);
+D, delta_bias: (dim,). Per (batch, dim) channel the recurrence is
+
+    dt_t = softplus(delta_t + delta_bias)      (bias and softplus only if asked)
+    h_t  = exp(dt_t * A) * h_{t-1} + dt_t * B_t * u_t
+    y_t  = <C_t, h_t> + D * u_t,  then  y_t *= silu(z_t)  if z is given.
+
+Three paths compute it and agree numerically; `selective_scan` picks one and logs which, once:
+
+* CUDA: mamba-ssm's fused kernel, when the tensors live on a GPU and the kernel imports.
+* CPU: a `torch.autograd.Function` whose forward and backward are compiled numba loops. Mamba's
+  per-step tensors are (batch, dim, length, d_state); materialising them, as a parallel scan must,
+  costs GBs at training sizes. A sequential loop keeps the state in registers instead and, being
+  compiled, is not slowed by Python's per-step overhead.
+* Reference: `selective_scan_reference`, a plain PyTorch loop, the spec the other two are tested against.
+
+`selective_state_step` advances the state by one bar in O(1), for streaming inference.
+"""
+
+# A, B, C, D (and their gradients dA ...) are the paper's and mamba-ssm's names; F is torch's idiom.
+# ruff: noqa: N803, N806, N812
+
+import logging
+import math
+import warnings
+from collections.abc import Callable
+
+import numba
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numba import njit, prange
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 64
+"""The CPU path stores the state only every this many steps and recomputes the steps in between during
+backward: memory O(batch * dim * length / 64 * d_state) instead of O(batch * dim * length * d_state)."""
+
+_announced: set[str] = set()
+
+
+def _announce(path: str) -> None:
+    """Log the path taken once per process, so a run's log says which implementation it trained with."""
+    if path not in _announced:
+        _announced.add(path)
+        logger.info("selective scan: using the %s path", path)
+
+
+def _effective_delta(delta: torch.Tensor, delta_bias: torch.Tensor | None, softplus: bool) -> torch.Tensor:
+    """dt as the kernels see it; the bias is per channel, so it broadcasts over batch (and length)."""
+    if delta_bias is not None:
+        delta = delta + (delta_bias.unsqueeze(-1) if delta.dim() == 3 else delta_bias)
+    # F.softplus's threshold (20) is the one mamba-ssm's kernel uses.
+    return F.softplus(delta) if softplus else delta
+
+
+def _skip_and_gate(
+    y: torch.Tensor, u: torch.Tensor, D: torch.Tensor | None, z: torch.Tensor | None
+) -> torch.Tensor:
+    """Add the D skip connection and apply the silu(z) gate, broadcasting D over batch (and length)."""
+    if D is not None:
+        y = y + u * (D.unsqueeze(-1) if u.dim() == 3 else D)
+    if z is not None:
+        y = y * F.silu(z)
+    return y
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Half precisions run in float32: the recurrence multiplies many decays and loses them in 16 bits."""
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
+
+
+# ----------------------------------------------------------------------------------------------- reference
+
+
+def selective_scan_reference(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    z: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
+    """The recurrence written out step by step; slow but obviously right, and autograd differentiates it."""
+    if A.is_complex():
+        raise ValueError("only a real A is supported")
+    dtype_in = u.dtype
+    dtype = _compute_dtype(dtype_in)
+    u, delta, A, B, C = (t.to(dtype) for t in (u, delta, A, B, C))
+    dt = _effective_delta(delta, delta_bias, delta_softplus)
+    batch, dim, length = u.shape
+    h = u.new_zeros(batch, dim, A.shape[1])
+    ys = []
+    for t in range(length):
+        dt_t = dt[:, :, t].unsqueeze(-1)  # (batch, dim, 1)
+        h = torch.exp(dt_t * A) * h + dt_t * B[:, None, :, t] * u[:, :, t, None]
+        ys.append((h * C[:, None, :, t]).sum(-1))
+    y = torch.stack(ys, dim=-1)
+    return _skip_and_gate(y, u, D, z).to(dtype_in)
+
+
+def selective_state_step(
+    state: torch.Tensor,
+    u_t: torch.Tensor,
+    delta_t: torch.Tensor,
+    A: torch.Tensor,
+    B_t: torch.Tensor,
+    C_t: torch.Tensor,
+    D: torch.Tensor | None = None,
+    z_t: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the recurrence: (y_t, new_state) from state (batch, dim, d_state) and one new bar.
+
+    u_t, delta_t, z_t: (batch, dim); B_t, C_t: (batch, d_state). O(1) in the length already seen, which
+    is what makes a Mamba model cheap to run bar by bar; `state` is left untouched.
+    """
+    dt = _effective_delta(delta_t, delta_bias, delta_softplus).unsqueeze(-1)  # (batch, dim, 1)
+    new_state = torch.exp(dt * A) * state + dt * B_t.unsqueeze(1) * u_t.unsqueeze(-1)
+    y = (new_state * C_t.unsqueeze(1)).sum(-1)
+    return _skip_and_gate(y, u_t, D, z_t), new_state
+
+
+# --------------------------------------------------------------------------------------------- CPU kernels
+# Plain loops: numba compiles them on first call (not at import) and caches the machine code on disk.
+# The state and exp() run in the input dtype, as mamba-ssm's kernel does: exp dominates the time and
+# float32's is about twice as fast. Sums over d_state, time or channels accumulate in float64.
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _scan_forward_kernel(u, dt, A, Bt, Ct, chunk, y, checkpoints):  # pragma: no cover - compiled
+    """y[b, d, t] = <C_t, h_t>; h is stored in `checkpoints` at the start of every chunk."""
+    batch, dim, length = u.shape
+    d_state = A.shape[1]
+    for item in prange(batch * dim):
+        b = item // dim
+        d = item % dim
+        h = np.zeros(d_state, dtype=checkpoints.dtype)
+        for t in range(length):
+            if t % chunk == 0:
+                checkpoints[b, d, t // chunk, :] = h
+            dt_t = dt[b, d, t]
+            dtu = dt_t * u[b, d, t]
+            acc = 0.0
+            for n in range(d_state):
+                h[n] = math.exp(dt_t * A[d, n]) * h[n] + dtu * Bt[b, t, n]
+                acc += Ct[b, t, n] * h[n]
+            y[b, d, t] = acc
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _scan_backward_kernel(
+    u, dt, A, Bt, Ct, dy, checkpoints, chunk, groups, du, ddt, dA_part, dB_part, dC_part
+):  # pragma: no cover - compiled
+    """Reverse scan. Each chunk's states are recomputed from its checkpoint, then walked backwards.
+
+    B and C are shared by all channels of a batch row, so their gradients are sums over channels; each
+    (batch row, channel group) work item owns one slice of dB_part / dC_part, which avoids races without
+    atomics. grad_h carries dL/dh_t * exp(dt_t A) from step t back to step t - 1.
+    """
+    batch, dim, length = u.shape
+    d_state = A.shape[1]
+    n_chunks = checkpoints.shape[2]
+    for item in prange(batch * groups):
+        b = item // groups
+        g = item % groups
+        states = np.empty((chunk + 1, d_state), dtype=checkpoints.dtype)  # [k + 1]: h after step k
+        decays = np.empty((chunk, d_state), dtype=checkpoints.dtype)
+        grad_h = np.empty(d_state, dtype=checkpoints.dtype)
+        grad_A = np.empty(d_state)
+        for d in range(g, dim, groups):
+            grad_h[:] = 0.0
+            grad_A[:] = 0.0
+            for c in range(n_chunks - 1, -1, -1):
+                start = c * chunk
+                stop = min(start + chunk, length)
+                states[0, :] = checkpoints[b, d, c, :]
+                for t in range(start, stop):
+                    k = t - start
+                    dt_t = dt[b, d, t]
+                    dtu = dt_t * u[b, d, t]
+                    for n in range(d_state):
+                        decay = math.exp(dt_t * A[d, n])
+                        decays[k, n] = decay
+                        states[k + 1, n] = decay * states[k, n] + dtu * Bt[b, t, n]
+                for t in range(stop - 1, start - 1, -1):
+                    k = t - start
+                    dt_t = dt[b, d, t]
+                    u_t = u[b, d, t]
+                    dy_t = dy[b, d, t]
+                    grad_bu = 0.0  # sum_n dL/dh_t,n * B_t,n
+                    grad_dt = 0.0
+                    for n in range(d_state):
+                        gh = grad_h[n] + dy_t * Ct[b, t, n]
+                        dC_part[b, g, t, n] += dy_t * states[k + 1, n]
+                        dB_part[b, g, t, n] += gh * dt_t * u_t
+                        grad_bu += gh * Bt[b, t, n]
+                        grad_exponent = gh * decays[k, n] * states[k, n]  # dL/d(dt_t * A_n)
+                        grad_dt += grad_exponent * A[d, n]
+                        grad_A[n] += grad_exponent * dt_t
+                        grad_h[n] = gh * decays[k, n]
+                    du[b, d, t] = grad_bu * dt_t
+                    ddt[b, d, t] = grad_dt + grad_bu * u_t
+            dA_part[b, d, :] = grad_A
+
+
+def _as_array(t: torch.Tensor) -> np.ndarray:
+    """A C-contiguous numpy view; one memory layout means one numba specialisation per dtype."""
+    return t.detach().contiguous().numpy()
+
+
+class _SelectiveScanCpu(torch.autograd.Function):
+    """y = <C_t, h_t> for dt already biased and soft-plussed; the skip and gate are left to autograd."""
+
+    @staticmethod
+    def forward(ctx, u, dt, A, B, C):  # type: ignore[override]
+        batch, dim, length = u.shape
+        n_chunks = -(-length // CHECKPOINT_EVERY)
+        Bt = B.detach().transpose(1, 2).contiguous()  # (batch, length, d_state): contiguous per step
+        Ct = C.detach().transpose(1, 2).contiguous()
+        y = torch.empty_like(u, memory_format=torch.contiguous_format)
+        checkpoints = torch.empty(batch, dim, n_chunks, A.shape[1], dtype=u.dtype)
+        _scan_forward_kernel(
+            _as_array(u), _as_array(dt), _as_array(A), Bt.numpy(), Ct.numpy(),
+            CHECKPOINT_EVERY, y.numpy(), checkpoints.numpy(),
+        )  # fmt: skip
+        ctx.save_for_backward(u, dt, A, Bt, Ct, checkpoints)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        u, dt, A, Bt, Ct, checkpoints = ctx.saved_tensors
+        batch, dim, length = u.shape
+        d_state = A.shape[1]
+        # Enough work items to keep every thread busy even at batch 1; each group adds a (length, d_state)
+        # slice of dB / dC partial sums, so no more than needed.
+        groups = min(dim, -(-2 * numba.get_num_threads() // batch))
+        du, ddt = torch.empty_like(u), torch.empty_like(u)
+        dA_part = torch.empty(batch, dim, d_state, dtype=torch.float64)
+        dB_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
+        dC_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
+        _scan_backward_kernel(
+            _as_array(u), _as_array(dt), _as_array(A), Bt.numpy(), Ct.numpy(), _as_array(dy),
+            checkpoints.numpy(), CHECKPOINT_EVERY, groups,
+            du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy(),
+        )  # fmt: skip
+        dtype = u.dtype
+        dA = dA_part.sum(0).to(dtype)
+        dB = dB_part.sum(1).transpose(1, 2).to(dtype)
+        dC = dC_part.sum(1).transpose(1, 2).to(dtype)
+        return du, ddt, dA, dB, dC
+
+
+def selective_scan_cpu(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    z: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
+    """The compiled CPU path: exact, differentiable, memory bounded by chunk checkpoints."""
+    if A.is_complex():
+        raise ValueError("only a real A is supported")
+    dtype_in = u.dtype
+    dtype = _compute_dtype(dtype_in)
+    u, delta, A, B, C = (t.to(dtype) for t in (u, delta, A, B, C))
+    dt = _effective_delta(delta, delta_bias, delta_softplus)
+    y = _SelectiveScanCpu.apply(u, dt, A, B, C)
+    return _skip_and_gate(y, u, D, z).to(dtype_in)
+
+
+# -------------------------------------------------------------------------------------------------- dispatch
+
+
+def _cuda_kernel() -> Callable[..., torch.Tensor] | None:
+    """mamba-ssm's fused kernel, or None where it is not installed or not built (always so on CPU hosts)."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    except (ImportError, ModuleNotFoundError):
+        return None
+    return selective_scan_fn
+
+
+def selective_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    z: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
+    """y (batch, dim, length), as mamba-ssm's `selective_scan_fn`, on the fastest path for the device."""
+    args = (u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    if u.is_cuda:
+        kernel = _cuda_kernel()
+        # The CUDA kernel has no float64 instantiation; double precision is for checks, so the loop will do.
+        if kernel is not None and u.dtype != torch.float64:
+            _announce("CUDA (mamba-ssm)")
+            return kernel(*args)
+        if "CUDA fallback" not in _announced:
+            warnings.warn(
+                "mamba-ssm's CUDA selective scan is unavailable for these inputs; using the reference loop",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        _announce("CUDA fallback")
+        return selective_scan_reference(*args)
+    if u.device.type == "cpu":
+        _announce("compiled CPU (numba)")
+        return selective_scan_cpu(*args)
+    _announce(f"reference ({u.device.type})")
+    return selective_scan_reference(*args)
