@@ -129,85 +129,124 @@ def selective_state_step(
 
 
 # --------------------------------------------------------------------------------------------- CPU kernels
-# Plain loops: numba compiles them on first call (not at import) and caches the machine code on disk.
-# The state and exp() run in the input dtype, as mamba-ssm's kernel does: exp dominates the time and
-# float32's is about twice as fast. Sums over d_state, time or channels accumulate in float64.
+# The CPU path works through the sequence one block at a time: a block is CHECKPOINT_EVERY steps of a
+# slice of the batch rows. Per block, torch computes all its decays exp(dt_t * A) into one bounded buffer,
+# then a numba loop does the recurrence. The split is for speed: numba cannot vectorise exp (that needs
+# Intel's SVML, which current llvmlite builds no longer link), so scalar exp was three quarters of the
+# loop's time, while torch's exp is SIMD-vectorised. What remains in numba is multiply-adds over a
+# contiguous d_state axis, compiled with reassociation allowed so that the sums over d_state vectorise
+# too; that only reorders roundings, far below the tests' float64 tolerance. No exp is computed in numba.
+# The state runs in the input dtype, as in mamba-ssm's kernel; sums over d_state, time or channels
+# accumulate in float64.
+
+_FAST = {"reassoc", "contract", "nsz"}
+"""LLVM flags for the exp-free loops: reorder and fuse (FMA) sums, nothing that assumes finite values."""
+
+DECAY_BUFFER_ELEMENTS = 2**21
+"""Bound on the decay buffer of one block (8 MiB in float32): batch rows are sliced so that one block's
+(rows, dim, steps, d_state) decays fit, and small enough to stay in cache between torch's exp and numba."""
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _scan_forward_kernel(u, dt, A, Bt, Ct, chunk, y, checkpoints):  # pragma: no cover - compiled
-    """y[b, d, t] = <C_t, h_t>; h is stored in `checkpoints` at the start of every chunk."""
-    batch, dim, length = u.shape
-    d_state = A.shape[1]
-    for item in prange(batch * dim):
-        b = item // dim
+@njit(parallel=True, cache=True, fastmath=_FAST)
+def _scan_forward_kernel(u, dt, Bt, Ct, decays, row0, start, state, y):  # pragma: no cover - compiled
+    """Advance `state` (batch, dim, d_state) over one block and write its y[b, d, t] = <C_t, h_t>.
+
+    `decays` is (rows, dim, steps, d_state) for batch rows row0.. and steps start..; the caller stores
+    the checkpoint (the state at the block's start) before the call.
+    """
+    rows, dim, steps, d_state = decays.shape
+    for item in prange(rows * dim):
+        r = item // dim
         d = item % dim
-        h = np.zeros(d_state, dtype=checkpoints.dtype)
-        for t in range(length):
-            if t % chunk == 0:
-                checkpoints[b, d, t // chunk, :] = h
-            dt_t = dt[b, d, t]
-            dtu = dt_t * u[b, d, t]
+        b = row0 + r
+        h = state[b, d, :].copy()
+        for k in range(steps):
+            t = start + k
+            dtu = dt[b, d, t] * u[b, d, t]
             acc = 0.0
             for n in range(d_state):
-                h[n] = math.exp(dt_t * A[d, n]) * h[n] + dtu * Bt[b, t, n]
+                h[n] = decays[r, d, k, n] * h[n] + dtu * Bt[b, t, n]
                 acc += Ct[b, t, n] * h[n]
             y[b, d, t] = acc
+        state[b, d, :] = h
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, cache=True, fastmath=_FAST)
 def _scan_backward_kernel(
-    u, dt, A, Bt, Ct, dy, checkpoints, chunk, groups, du, ddt, dA_part, dB_part, dC_part
+    u,
+    dt,
+    A,
+    Bt,
+    Ct,
+    dy,
+    decays,
+    checkpoints,
+    chunk_index,
+    row0,
+    start,
+    groups,
+    grad_h,
+    du,
+    ddt,
+    dA_part,
+    dB_part,
+    dC_part,
 ):  # pragma: no cover - compiled
-    """Reverse scan. Each chunk's states are recomputed from its checkpoint, then walked backwards.
+    """Reverse scan over one block: its states are recomputed from the checkpoint, then walked backwards.
 
-    B and C are shared by all channels of a batch row, so their gradients are sums over channels; each
-    (batch row, channel group) work item owns one slice of dB_part / dC_part, which avoids races without
-    atomics. grad_h carries dL/dh_t * exp(dt_t A) from step t back to step t - 1.
+    grad_h (batch, dim, d_state) carries dL/dh_t * exp(dt_t A) from step t back to step t - 1, across
+    blocks. B and C are shared by all channels of a batch row, so their gradients are sums over channels;
+    each (batch row, channel group) work item owns one slice of dB_part / dC_part, which avoids races
+    without atomics. dA_part (batch, dim, d_state) accumulates over blocks.
+
+    Only the walk back through grad_h is sequential in time; it stores dL/dh_t for the whole block, and
+    the gradients that follow from it are separate loops, each over few arrays: loops that touch many
+    arrays are left scalar by LLVM, which cannot rule out that they overlap.
     """
-    batch, dim, length = u.shape
-    d_state = A.shape[1]
-    n_chunks = checkpoints.shape[2]
-    for item in prange(batch * groups):
-        b = item // groups
+    rows, dim, steps, d_state = decays.shape
+    for item in prange(rows * groups):
+        r = item // groups
         g = item % groups
-        states = np.empty((chunk + 1, d_state), dtype=checkpoints.dtype)  # [k + 1]: h after step k
-        decays = np.empty((chunk, d_state), dtype=checkpoints.dtype)
-        grad_h = np.empty(d_state, dtype=checkpoints.dtype)
+        b = row0 + r
+        states = np.empty((steps + 1, d_state), dtype=checkpoints.dtype)  # [k + 1]: h after step k
+        grads = np.empty((steps, d_state), dtype=checkpoints.dtype)  # [k]: dL/dh after step k
+        carry = np.empty(d_state, dtype=checkpoints.dtype)
         grad_A = np.empty(d_state)
         for d in range(g, dim, groups):
-            grad_h[:] = 0.0
-            grad_A[:] = 0.0
-            for c in range(n_chunks - 1, -1, -1):
-                start = c * chunk
-                stop = min(start + chunk, length)
-                states[0, :] = checkpoints[b, d, c, :]
-                for t in range(start, stop):
-                    k = t - start
-                    dt_t = dt[b, d, t]
-                    dtu = dt_t * u[b, d, t]
-                    for n in range(d_state):
-                        decay = math.exp(dt_t * A[d, n])
-                        decays[k, n] = decay
-                        states[k + 1, n] = decay * states[k, n] + dtu * Bt[b, t, n]
-                for t in range(stop - 1, start - 1, -1):
-                    k = t - start
-                    dt_t = dt[b, d, t]
-                    u_t = u[b, d, t]
-                    dy_t = dy[b, d, t]
-                    grad_bu = 0.0  # sum_n dL/dh_t,n * B_t,n
-                    grad_dt = 0.0
-                    for n in range(d_state):
-                        gh = grad_h[n] + dy_t * Ct[b, t, n]
-                        dC_part[b, g, t, n] += dy_t * states[k + 1, n]
-                        dB_part[b, g, t, n] += gh * dt_t * u_t
-                        grad_bu += gh * Bt[b, t, n]
-                        grad_exponent = gh * decays[k, n] * states[k, n]  # dL/d(dt_t * A_n)
-                        grad_dt += grad_exponent * A[d, n]
-                        grad_A[n] += grad_exponent * dt_t
-                        grad_h[n] = gh * decays[k, n]
-                    du[b, d, t] = grad_bu * dt_t
-                    ddt[b, d, t] = grad_dt + grad_bu * u_t
+            decay = decays[r, d]
+            states[0, :] = checkpoints[b, d, chunk_index, :]
+            for k in range(steps):
+                t = start + k
+                dtu = dt[b, d, t] * u[b, d, t]
+                for n in range(d_state):
+                    states[k + 1, n] = decay[k, n] * states[k, n] + dtu * Bt[b, t, n]
+            carry[:] = grad_h[b, d, :]
+            for k in range(steps - 1, -1, -1):
+                t = start + k
+                dy_t = dy[b, d, t]
+                for n in range(d_state):
+                    grads[k, n] = carry[n] + dy_t * Ct[b, t, n]
+                    carry[n] = grads[k, n] * decay[k, n]
+            grad_h[b, d, :] = carry
+            grad_A[:] = dA_part[b, d, :]
+            for k in range(steps):
+                t = start + k
+                dt_t = dt[b, d, t]
+                u_t = u[b, d, t]
+                grad_bu = 0.0  # sum_n dL/dh_t,n * B_t,n
+                grad_dt = 0.0
+                for n in range(d_state):
+                    grad_bu += grads[k, n] * Bt[b, t, n]
+                    grad_exponent = grads[k, n] * decay[k, n] * states[k, n]  # dL/d(dt_t * A_n)
+                    grad_dt += grad_exponent * A[d, n]
+                    grad_A[n] += grad_exponent * dt_t
+                du[b, d, t] = grad_bu * dt_t
+                ddt[b, d, t] = grad_dt + grad_bu * u_t
+                dtu = dt_t * u_t
+                dy_t = dy[b, d, t]
+                for n in range(d_state):
+                    dB_part[b, g, t, n] += grads[k, n] * dtu
+                    dC_part[b, g, t, n] += dy_t * states[k + 1, n]
             dA_part[b, d, :] = grad_A
 
 
@@ -216,21 +255,58 @@ def _as_array(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
+def _blocks(batch: int, dim: int, length: int, d_state: int):
+    """(row0, row1, chunk index, start, stop) of every block, chunks in time order, and the buffer rows.
+
+    A block is one checkpoint chunk of CHECKPOINT_EVERY steps for as many batch rows as keep its decays
+    within DECAY_BUFFER_ELEMENTS (at least one row).
+    """
+    steps = min(length, CHECKPOINT_EVERY)
+    rows = max(1, min(batch, DECAY_BUFFER_ELEMENTS // (dim * steps * d_state)))
+    blocks = [
+        (row0, min(row0 + rows, batch), c, c * CHECKPOINT_EVERY, min((c + 1) * CHECKPOINT_EVERY, length))
+        for c in range(-(-length // CHECKPOINT_EVERY))
+        for row0 in range(0, batch, rows)
+    ]
+    return blocks, rows, steps
+
+
+def _block_decays(
+    buffer: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, row0: int, row1: int, start: int, stop: int
+) -> np.ndarray:
+    """exp(dt_t * A) for rows row0..row1 and steps start..stop, (rows, dim, steps, d_state), in `buffer`.
+
+    The same ops on the same values in forward and backward, so the backward's recomputed states are the
+    forward's bit for bit. The block is a contiguous view of the buffer's start even where it is smaller
+    than the buffer (the last chunk, the last rows): the kernels then see one memory layout, C order,
+    which is one compiled specialisation and loops that vectorise.
+    """
+    shape = (row1 - row0, buffer.shape[1], stop - start, buffer.shape[3])
+    decays = buffer.view(-1)[: math.prod(shape)].view(shape)
+    torch.mul(dt[row0:row1, :, start:stop, None], A[:, None, :], out=decays)
+    return decays.exp_().numpy()
+
+
 class _SelectiveScanCpu(torch.autograd.Function):
     """y = <C_t, h_t> for dt already biased and soft-plussed; the skip and gate are left to autograd."""
 
     @staticmethod
     def forward(ctx, u, dt, A, B, C):  # type: ignore[override]
+        u, dt, A = (t.detach().contiguous() for t in (u, dt, A))
         batch, dim, length = u.shape
-        n_chunks = -(-length // CHECKPOINT_EVERY)
+        d_state = A.shape[1]
         Bt = B.detach().transpose(1, 2).contiguous()  # (batch, length, d_state): contiguous per step
         Ct = C.detach().transpose(1, 2).contiguous()
-        y = torch.empty_like(u, memory_format=torch.contiguous_format)
-        checkpoints = torch.empty(batch, dim, n_chunks, A.shape[1], dtype=u.dtype)
-        _scan_forward_kernel(
-            _as_array(u), _as_array(dt), _as_array(A), Bt.numpy(), Ct.numpy(),
-            CHECKPOINT_EVERY, y.numpy(), checkpoints.numpy(),
-        )  # fmt: skip
+        y = torch.empty_like(u)
+        blocks, rows, steps = _blocks(batch, dim, length, d_state)
+        buffer = torch.empty(rows, dim, steps, d_state, dtype=u.dtype)
+        state = torch.zeros(batch, dim, d_state, dtype=u.dtype)
+        checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY), d_state, dtype=u.dtype)
+        arrays = u.numpy(), dt.numpy(), Bt.numpy(), Ct.numpy()
+        for row0, row1, c, start, stop in blocks:
+            checkpoints[row0:row1, :, c] = state[row0:row1]
+            decays = _block_decays(buffer, dt, A, row0, row1, start, stop)
+            _scan_forward_kernel(*arrays, decays, row0, start, state.numpy(), y.numpy())
         ctx.save_for_backward(u, dt, A, Bt, Ct, checkpoints)
         return y
 
@@ -239,18 +315,23 @@ class _SelectiveScanCpu(torch.autograd.Function):
         u, dt, A, Bt, Ct, checkpoints = ctx.saved_tensors
         batch, dim, length = u.shape
         d_state = A.shape[1]
-        # Enough work items to keep every thread busy even at batch 1; each group adds a (length, d_state)
-        # slice of dB / dC partial sums, so no more than needed.
-        groups = min(dim, -(-2 * numba.get_num_threads() // batch))
+        blocks, rows, steps = _blocks(batch, dim, length, d_state)
+        # Enough work items to keep every thread busy even at one row a block; each group adds a
+        # (length, d_state) slice of dB / dC partial sums, so no more than needed.
+        groups = min(dim, -(-2 * numba.get_num_threads() // rows))
+        buffer = torch.empty(rows, dim, steps, d_state, dtype=u.dtype)
+        grad_h = torch.zeros(batch, dim, d_state, dtype=u.dtype)
         du, ddt = torch.empty_like(u), torch.empty_like(u)
-        dA_part = torch.empty(batch, dim, d_state, dtype=torch.float64)
+        dA_part = torch.zeros(batch, dim, d_state, dtype=torch.float64)
         dB_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
         dC_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
-        _scan_backward_kernel(
-            _as_array(u), _as_array(dt), _as_array(A), Bt.numpy(), Ct.numpy(), _as_array(dy),
-            checkpoints.numpy(), CHECKPOINT_EVERY, groups,
-            du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy(),
-        )  # fmt: skip
+        inputs = u.numpy(), dt.numpy(), A.numpy(), Bt.numpy(), Ct.numpy(), _as_array(dy)
+        outputs = grad_h.numpy(), du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy()
+        for row0, row1, c, start, stop in reversed(blocks):
+            decays = _block_decays(buffer, dt, A, row0, row1, start, stop)
+            _scan_backward_kernel(
+                *inputs, decays, checkpoints.numpy(), c, row0, start, groups, *outputs
+            )  # fmt: skip
         dtype = u.dtype
         dA = dA_part.sum(0).to(dtype)
         dB = dB_part.sum(1).transpose(1, 2).to(dtype)

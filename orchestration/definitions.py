@@ -10,23 +10,17 @@ from assets.ingest.dex.assets import dex_bars, dex_trades
 from assets.ingest.macro.assets import macro
 from assets.ingest.market.ohlcv import ohlcv
 from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
-from assets.training.persistence import persistence_predictions
+from assets.training.forecasts import FORECAST_ASSETS
 from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job
 from orchestration.resources import build_resources
 from orchestration.schedules import build_dex_schedule, build_nightly_schedule
 from orchestration.sensors import build_new_data_sensor
 from orchestration.settings import Settings
 
-# What `pipeline_job` materializes; the daily-partitioned DEX assets run in `dex_job`.
-PIPELINE_ASSETS: list[AssetsDefinition] = [
-    ohlcv,
-    macro,
-    sentiment_items,
-    sentiment_series,
-    fear_greed,
-    persistence_predictions,
-    metrics,
-]
+# The unpartitioned ingest stage; the daily-partitioned DEX assets run in `dex_job`.
+INGEST_ASSETS: list[AssetsDefinition] = [ohlcv, macro, sentiment_items, sentiment_series, fear_greed]
+# What `pipeline_job` materializes.
+PIPELINE_ASSETS: list[AssetsDefinition] = [*INGEST_ASSETS, *FORECAST_ASSETS, metrics]
 ALL_ASSETS: list[AssetsDefinition] = [*PIPELINE_ASSETS, dex_trades, dex_bars]
 
 # Tables without an offline source (text, the index, DEX swaps) may legitimately be empty.

@@ -35,6 +35,19 @@ class WarehouseResource(DuckDBResource):
             yield conn
 
 
+class TrainingResource(ConfigurableResource):
+    """How models are trained in this deployment, and where checkpoints and report images go."""
+
+    profile: str = Field(description="'quick' (short, early-stopped) or 'paper' (the paper's epochs)")
+    artifacts_dir: str = Field(description="checkpoints/<profile>/<model>.pt and reports/<model>.png")
+
+    def checkpoint(self, model: str) -> Path:
+        return Path(self.artifacts_dir) / "checkpoints" / self.profile / f"{model}.pt"
+
+    def report(self, name: str) -> Path:
+        return Path(self.artifacts_dir) / "reports" / name
+
+
 class _OfflineFiles(ConfigurableResource):
     """A folder of real, published data files: the offline default of a stream."""
 
@@ -104,6 +117,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     data_dir = str(settings.data_dir)
     return {
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
+        "training": TrainingResource(
+            profile=settings.training_profile, artifacts_dir=str(settings.artifacts)
+        ),
         "market_sources": MarketSources(data_dir=data_dir, binance_url=sources.binance_url),
         "macro_sources": MacroSources(
             data_dir=data_dir,

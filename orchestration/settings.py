@@ -20,6 +20,9 @@ DATA_DIR_ENV = "MAMBAQUANT_DATA_DIR"
 NIGHTLY_CRON_ENV = "MAMBAQUANT_NIGHTLY_CRON"
 SCHEDULE_TIMEZONE_ENV = "MAMBAQUANT_SCHEDULE_TIMEZONE"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+TRAINING_PROFILE_ENV = "MAMBAQUANT_TRAINING_PROFILE"
+ARTIFACTS_DIR_ENV = "MAMBAQUANT_ARTIFACTS"
+TRAINING_PROFILES = ("quick", "paper")
 FRED_API_KEY_ENV = "FRED_API_KEY"
 CRYPTOPANIC_TOKEN_ENV = "CRYPTOPANIC_TOKEN"
 
@@ -81,6 +84,19 @@ class Settings:
     nightly_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
     sources: OnlineSources = OnlineSources()
+    # `quick` trains briefly with early stopping (main job, nightly, tests); `paper` as the paper did.
+    training_profile: str = "quick"
+    # Checkpoints and report images; next to the warehouse by default.
+    artifacts_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.training_profile not in TRAINING_PROFILES:
+            expected = " or ".join(TRAINING_PROFILES)
+            raise ValueError(f"{TRAINING_PROFILE_ENV}={self.training_profile!r}: expected {expected}")
+
+    @property
+    def artifacts(self) -> Path:
+        return self.artifacts_dir or self.warehouse_path.parent / "artifacts"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -92,10 +108,12 @@ class Settings:
             nightly_cron=environ.get(NIGHTLY_CRON_ENV) or cls.nightly_cron,
             schedule_timezone=environ.get(SCHEDULE_TIMEZONE_ENV) or cls.schedule_timezone,
             sources=OnlineSources.from_env(environ),
+            training_profile=environ.get(TRAINING_PROFILE_ENV) or cls.training_profile,
+            artifacts_dir=_path(environ.get(ARTIFACTS_DIR_ENV), None),
         )
 
 
-def _path(value: str | None, default: Path) -> Path:
+def _path(value: str | None, default: Path | None) -> Path | None:
     """Resolve a path setting; relative values are taken from the project root, not the caller's cwd."""
     if not value:
         return default

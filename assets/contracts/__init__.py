@@ -7,6 +7,7 @@ from assets.contracts.metrics import MetricsTable
 from assets.contracts.ohlcv import OhlcvTable
 from assets.contracts.predictions import PredictionsTable
 from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
+from assets.contracts.training_runs import TrainingRunsTable
 
 __all__ = [
     "DexBarsTable",
@@ -18,4 +19,5 @@ __all__ = [
     "PredictionsTable",
     "SentimentItemsTable",
     "SentimentSeriesTable",
+    "TrainingRunsTable",
 ]

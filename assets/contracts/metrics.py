@@ -16,6 +16,11 @@ class MetricsTable(pa.DataFrameModel):
     rmse: Series[float] = pa.Field(ge=0)
     mape: Series[float] = pa.Field(ge=0, description="mean absolute percentage error, %")
     mae: Series[float] = pa.Field(ge=0)
+    directional_accuracy: Series[float] = pa.Field(
+        ge=0, le=1, description="share of samples whose forecast moves from the previous close the right way"
+    )
+    parameters: Series[int] = pa.Field(ge=0)
+    training_seconds: Series[float] = pa.Field(ge=0)
     computed_at: UtcTimestamp
 
     class Config:

@@ -13,8 +13,10 @@ class PredictionsTable(pa.DataFrameModel):
     symbol: Text = pa.Field(str_length={"min_value": 1})
     split: Text = pa.Field(isin=["train", "val", "test"])
     ts: UtcTimestamp = pa.Field(description="open time of the forecast bar, UTC")
+    previous_close: Series[float] = pa.Field(gt=0, description="last close known when forecasting")
     actual: Series[float] = pa.Field(gt=0)
     predicted: Series[float] = pa.Field(nullable=False)
+    run_id: Text = pa.Field(description="training run (see `training_runs`) that made the forecast")
 
     class Config:
         strict = True

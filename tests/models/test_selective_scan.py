@@ -103,6 +103,18 @@ def test_cpu_scan_matches_reference_at_chunk_edges(length: int) -> None:
     assert_matches_reference(make_inputs(2, 3, 5, length), softplus=True)
 
 
+@pytest.mark.parametrize("rows_per_block", [1, 2])
+def test_cpu_scan_matches_reference_with_the_batch_split_into_blocks(
+    rows_per_block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long inputs take several batch rows per block; here 3 rows as 1 + 1 + 1 or 2 + 1, over 3 chunks."""
+    batch, dim, d_state, length = 3, 4, 5, 2 * CHECKPOINT_EVERY + 7
+    budget = rows_per_block * dim * CHECKPOINT_EVERY * d_state
+    monkeypatch.setattr(selective_scan_module, "DECAY_BUFFER_ELEMENTS", budget)
+    assert selective_scan_module._blocks(batch, dim, length, d_state)[1] == rows_per_block
+    assert_matches_reference(make_inputs(batch, dim, d_state, length), softplus=True)
+
+
 def test_cpu_scan_float32_stays_close_to_float64_reference() -> None:
     inputs64 = make_inputs(2, 6, 16, 2 * CHECKPOINT_EVERY + 9)
     inputs32 = {

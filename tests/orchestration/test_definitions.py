@@ -1,6 +1,9 @@
 from dagster import AssetKey, Definitions
 
+from assets.training.forecasts import PIPELINE_MODELS, asset_name
 from orchestration.definitions import build_definitions, defs
+
+MODEL_ASSETS = [asset_name(model) for model in PIPELINE_MODELS]
 
 EXPECTED_ASSETS = {
     AssetKey(name)
@@ -12,7 +15,7 @@ EXPECTED_ASSETS = {
         "fear_greed",
         "dex_trades",
         "dex_bars",
-        "persistence_predictions",
+        *MODEL_ASSETS,
         "metrics",
     )
 }
@@ -27,6 +30,9 @@ def test_definitions_bind_the_given_settings(settings):
     built = build_definitions(settings)
     assert built.resources["warehouse"].database == str(settings.warehouse_path)
     assert built.resources["market_sources"].data_dir == str(settings.data_dir)
+    assert built.resources["training"].profile == "quick"
+    checkpoint = built.resources["training"].checkpoint("gru-v")
+    assert checkpoint == settings.artifacts / "checkpoints/quick/gru-v.pt"
     assert built.resolve_job_def("pipeline_job") is not None
     assert built.resolve_schedule_def("nightly_retraining").job_name == "pipeline_job"
     assert built.resolve_sensor_def("new_ingested_data").job_name == "pipeline_job"
@@ -40,7 +46,7 @@ def test_asset_groups_follow_the_pipeline_stages():
             name: "ingest" for name in ("ohlcv", "macro", "sentiment_items", "sentiment_series", "fear_greed")
         },
         **{"dex_trades": "ingest", "dex_bars": "ingest"},
-        "persistence_predictions": "training",
+        **dict.fromkeys(MODEL_ASSETS, "training"),
         "metrics": "evaluation",
     }
 

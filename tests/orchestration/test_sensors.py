@@ -6,11 +6,12 @@ import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context, materialize
 
 from assets.ingest.market.ohlcv import ohlcv
+from assets.training.forecasts import PIPELINE_MODELS, asset_name
 from orchestration.definitions import build_definitions
 from orchestration.resources import BTC_USD_DAILY_FILE, build_resources
 from orchestration.settings import Settings
 
-RETRAIN_KEYS = [AssetKey("metrics"), AssetKey("persistence_predictions")]
+RETRAIN_KEYS = sorted(AssetKey(name) for name in ["metrics", *(asset_name(m) for m in PIPELINE_MODELS)])
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from assets.ingest.solana.swaps import extract_swaps
 from assets.ingest.solana.trade_files import read_trade_file
 from assets.ingest.store import store_load
 from assets.warehouse import Partition, row_count
-from orchestration.definitions import PIPELINE_ASSETS
+from orchestration.definitions import INGEST_ASSETS
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 from tests.assets.ingest.solana import rpc_fixtures
@@ -41,10 +41,10 @@ START, END = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-02", tz
 
 @pytest.fixture(scope="module")
 def stored_warehouse(tmp_path_factory) -> Path:
-    """The offline pipeline's warehouse plus one day of trades: the data bad input must not harm."""
+    """The offline ingest stage's warehouse plus one day of trades: the data bad input must not harm."""
     folder = tmp_path_factory.mktemp("stored")
     settings = Settings(folder / "w.duckdb", SHIPPED_DATA_DIR, folder / "home")
-    assert materialize(PIPELINE_ASSETS, resources=build_resources(settings)).success
+    assert materialize(INGEST_ASSETS, resources=build_resources(settings)).success
     trades = pd.DataFrame(extract_swaps(rpc_fixtures.tx("whirlpool_buy"), ORCA_SOL_USDC))
     day = trades["block_time"].iloc[0].normalize()
     with duckdb.connect(str(settings.warehouse_path)) as conn:

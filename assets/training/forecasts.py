@@ -1,0 +1,149 @@
+"""One training asset per model variant: fit on the train split, forecast every sample, store and plot.
+
+Each asset writes its model's rows of `predictions` and `training_runs` (replacing its previous
+ones), checkpoints under the artifacts folder (so a rerun on unchanged data resumes a finished fit
+instead of repeating it), and shows the forecast-vs-actual figure on its page in the UI.
+"""
+
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
+
+from assets.contracts import PredictionsTable, TrainingRunsTable
+from assets.ingest.market.ohlcv import BTC_SYMBOL
+from assets.ingest.store import store_load
+from assets.metadata import column_schema
+from assets.plots import forecast_figure, image_metadata
+from assets.warehouse import Partition, read_table
+from models.atomic import write_atomically
+from models.forecasters import FitReport
+from models.metrics import forecast_errors
+from models.registry import ModelVariant, build_forecaster
+from models.samples import WindowSamples, build_window_samples
+from orchestration.resources import TrainingResource, WarehouseResource
+
+# What `make run` and the nightly job train: persistence and ARIMA, every neural model with volume,
+# and CryptoMamba without volume. `python -m models.table_iv` trains the paper's full set.
+PIPELINE_MODELS = (
+    "persistence",
+    "arima",
+    "cryptomamba-v",
+    "cryptomamba",
+    "cryptomamba-time-v",
+    "lstm-v",
+    "bilstm-v",
+    "gru-v",
+    "smamba-v",
+)
+
+
+def asset_name(model: str) -> str:
+    return model.replace("-", "_") + "_model"
+
+
+def daily_bars(warehouse: WarehouseResource) -> pd.DataFrame:
+    with warehouse.get_connection() as conn:
+        return read_table(
+            conn,
+            "SELECT ts, open, high, low, close, volume FROM ohlcv "
+            "WHERE symbol = ? AND interval = '1d' ORDER BY ts",
+            [BTC_SYMBOL],
+        )
+
+
+def forecast_asset(model: str) -> AssetsDefinition:
+    """The training asset of one model variant (e.g. 'cryptomamba-v')."""
+    variant = ModelVariant.parse(model)
+    kind = {"persistence": "numpy", "arima": "statsmodels"}.get(variant.model, "pytorch")
+
+    @asset(
+        name=asset_name(model),
+        group_name="training",
+        deps=["ohlcv"],
+        kinds={kind, "duckdb"},
+        description=f"Fit {model} on the train split (validation for early stopping), forecast every "
+        "sample's next close, store the forecasts in `predictions` and the run in `training_runs`.",
+    )
+    def train_and_forecast(
+        context: AssetExecutionContext, warehouse: WarehouseResource, training: TrainingResource
+    ) -> MaterializeResult:
+        samples = build_window_samples(daily_bars(warehouse), variant.with_volume)
+        forecaster = build_forecaster(variant, training.profile, progress=False)  # type: ignore[arg-type]
+        report = forecaster.fit(samples, checkpoint=training.checkpoint(model))
+        predicted = forecaster.predict(samples)
+        with warehouse.get_connection() as conn:
+            stored = store_load(
+                conn,
+                "predictions",
+                _predictions(model, samples, predicted, context.run_id),
+                PredictionsTable,
+                Partition({"model": model, "symbol": BTC_SYMBOL}),
+            )
+            store_load(
+                conn,
+                "training_runs",
+                _training_run(model, samples, report, training.profile, context.run_id),
+                TrainingRunsTable,
+                Partition({"model": model, "symbol": BTC_SYMBOL}),
+            )
+        png = forecast_figure(samples.ts, samples.target, predicted, samples.split, f"{model}: BTC-USD close")
+        write_atomically(training.report(f"forecast_{model}.png"), lambda file: file.write(png))
+        test = samples.in_split("test")
+        errors = forecast_errors(samples.target[test], predicted[test])
+        return MaterializeResult(
+            metadata={
+                **stored,
+                "dagster/column_schema": column_schema(PredictionsTable),
+                "profile": training.profile,
+                "parameters": report.parameters,
+                "training_seconds": round(report.seconds, 2),
+                "epochs_run": report.epochs_run,
+                "best_epoch": report.best_epoch,
+                "test_rmse": errors.rmse,
+                "test_mape": errors.mape,
+                "forecast_vs_actual": image_metadata(png, f"{model} forecast vs actual"),
+            }
+        )
+
+    return train_and_forecast
+
+
+def _predictions(model: str, samples: WindowSamples, predicted: np.ndarray, run_id: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": model,
+            "symbol": BTC_SYMBOL,
+            "split": samples.split,
+            "ts": samples.ts,
+            "previous_close": samples.previous_close,
+            "actual": samples.target,
+            "predicted": predicted,
+            "run_id": run_id,
+        }
+    )
+
+
+def _training_run(
+    model: str, samples: WindowSamples, report: FitReport, profile: str, run_id: str
+) -> pd.DataFrame:
+    seen = samples.subset(samples.in_split("train") | samples.in_split("val"))
+    return pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "model": model,
+                "symbol": BTC_SYMBOL,
+                "profile": profile,
+                "parameters": report.parameters,
+                "training_seconds": report.seconds,
+                "epochs_run": report.epochs_run,
+                "best_epoch": report.best_epoch,
+                "data_fingerprint": seen.fingerprint(),
+                "data_cutoff": seen.ts.max(),
+                "trained_at": pd.Timestamp.now(tz="UTC"),
+            }
+        ]
+    )
+
+
+FORECAST_ASSETS: list[AssetsDefinition] = [forecast_asset(model) for model in PIPELINE_MODELS]

@@ -1,0 +1,105 @@
+"""The training loop: it learns, stops early, checkpoints atomically and resumes to the same weights."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from models.training import ScaledData, TrainingConfig, train
+
+
+def _data(seed: int = 0) -> ScaledData:
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.rand(96, 3, 5, generator=generator)
+    targets = inputs[:, 2, -1] * 0.8 + 0.1  # learnable: a scaled copy of the last close
+    return ScaledData(inputs[:64], targets[:64], inputs[64:], targets[64:], fingerprint="test-data")
+
+
+class _Linear(nn.Module):
+    """A small model with dropout, so resuming must restore the random state too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(0.1)
+        self.head = nn.Linear(15, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(x.flatten(1))).squeeze(-1)
+
+
+class _CrashAfter(nn.Module):
+    """Wraps a model and raises after `calls` training forwards: a process killed mid-run."""
+
+    def __init__(self, model: nn.Module, calls: int) -> None:
+        super().__init__()
+        self.model, self.calls = model, calls
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.calls -= 1
+            if self.calls < 0:
+                raise KeyboardInterrupt("simulated crash")
+        return self.model(x)
+
+
+CONFIG = TrainingConfig(epochs=8, learning_rate=0.05, lr_step=3, batch_size=16, checkpoint_every=2)
+
+
+def _fresh(seed: int = 1) -> _Linear:
+    torch.manual_seed(seed)
+    return _Linear()
+
+
+def test_training_lowers_the_validation_error():
+    model = _fresh()
+    data = _data()
+    before = torch.sqrt(torch.mean((model.eval()(data.val_inputs) - data.val_targets) ** 2)).item()
+    result = train(model, data, CONFIG, progress=False)
+    assert result.best_val_rmse < before / 2
+    assert result.epochs_run == 8 and 1 <= result.best_epoch <= 8
+
+
+def test_same_seed_same_weights():
+    first, second = _fresh(), _fresh()
+    train(first, _data(), CONFIG, progress=False)
+    train(second, _data(), CONFIG, progress=False)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_resuming_after_a_crash_ends_with_the_uninterrupted_weights(tmp_path: Path):
+    uninterrupted = _fresh()
+    train(uninterrupted, _data(), CONFIG, progress=False)
+
+    checkpoint = tmp_path / "model.pt"
+    crashing = _CrashAfter(_fresh(), calls=5 * 4 + 2)  # 4 batches per epoch: dies inside epoch 6
+    with pytest.raises(KeyboardInterrupt):
+        train(crashing, _data(), CONFIG, checkpoint, progress=False)
+    assert torch.load(checkpoint, weights_only=False)["state"]["epoch"] == 4
+    assert not list(tmp_path.glob(".*.tmp")), "no half-written checkpoint may remain"
+
+    resumed = _CrashAfter(_fresh(seed=99), calls=10**6)  # other initial weights: the checkpoint wins
+    result = train(resumed, _data(), CONFIG, checkpoint, progress=False)
+    assert result.resumed_from_epoch == 4 and result.epochs_run == 8
+    for a, b in zip(uninterrupted.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_from_other_data_is_not_resumed(tmp_path: Path):
+    checkpoint = tmp_path / "model.pt"
+    train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
+    other = _data(seed=7)
+    other = ScaledData(
+        *(getattr(other, name) for name in ("train_inputs", "train_targets", "val_inputs")),
+        other.val_targets,
+        fingerprint="other-data",
+    )
+    result = train(_fresh(), other, CONFIG, checkpoint, progress=False)
+    assert result.resumed_from_epoch == 0
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    config = TrainingConfig(epochs=200, learning_rate=0.05, lr_step=1000, batch_size=16, patience=3)
+    result = train(_fresh(), _data(), config, progress=False)
+    assert result.epochs_run == result.best_epoch + 3 < 200
