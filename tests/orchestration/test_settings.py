@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from orchestration.settings import PROJECT_ROOT, Settings, ensure_dagster_home
 
 
@@ -31,3 +33,16 @@ def test_dagster_home_is_created_with_an_instance_file(settings):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
     assert ensure_dagster_home(settings) == home
     assert "enabled: true" in (home / "dagster.yaml").read_text()  # a user's own file is kept
+
+
+def test_training_profile_and_artifacts_folder(tmp_path: Path):
+    defaults = Settings.from_env({"MAMBAQUANT_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert defaults.training_profile == "quick"
+    assert defaults.artifacts == tmp_path / "artifacts"
+    chosen = Settings.from_env({"MAMBAQUANT_TRAINING_PROFILE": "paper", "MAMBAQUANT_ARTIFACTS": "runs/art"})
+    assert (chosen.training_profile, chosen.artifacts) == ("paper", PROJECT_ROOT / "runs" / "art")
+
+
+def test_an_unknown_training_profile_names_the_variable():
+    with pytest.raises(ValueError, match="MAMBAQUANT_TRAINING_PROFILE='fast': expected quick or paper"):
+        Settings.from_env({"MAMBAQUANT_TRAINING_PROFILE": "fast"})
