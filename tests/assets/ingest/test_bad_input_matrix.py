@@ -18,6 +18,7 @@ import pytest
 from dagster import materialize
 
 from assets.contracts import DexTradesTable, FearGreedTable, MacroTable, OhlcvTable, SentimentItemsTable
+from assets.evaluation.metrics import metrics
 from assets.ingest.http import HttpClient, RetryPolicy
 from assets.ingest.macro.fred import fetch_fred_series
 from assets.ingest.market.binance import fetch_binance_klines
@@ -27,6 +28,7 @@ from assets.ingest.solana.rpc import SolanaRpc
 from assets.ingest.solana.swaps import extract_swaps
 from assets.ingest.solana.trade_files import read_trade_file
 from assets.ingest.store import store_load
+from assets.training.forecasts import forecast_asset
 from assets.warehouse import Partition, row_count
 from orchestration.definitions import INGEST_ASSETS
 from orchestration.resources import build_resources
@@ -41,10 +43,11 @@ START, END = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-02", tz
 
 @pytest.fixture(scope="module")
 def stored_warehouse(tmp_path_factory) -> Path:
-    """The offline ingest stage's warehouse plus one day of trades: the data bad input must not harm."""
+    """Ingested tables, persistence forecasts, metrics and a day of trades: what bad input must not harm."""
     folder = tmp_path_factory.mktemp("stored")
     settings = Settings(folder / "w.duckdb", SHIPPED_DATA_DIR, folder / "home")
-    assert materialize(INGEST_ASSETS, resources=build_resources(settings)).success
+    stored = [*INGEST_ASSETS, forecast_asset("persistence"), metrics]
+    assert materialize(stored, resources=build_resources(settings)).success
     trades = pd.DataFrame(extract_swaps(rpc_fixtures.tx("whirlpool_buy"), ORCA_SOL_USDC))
     day = trades["block_time"].iloc[0].normalize()
     with duckdb.connect(str(settings.warehouse_path)) as conn:
