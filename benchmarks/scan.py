@@ -1,6 +1,7 @@
 """Selective scan forward + backward on the CPU: our compiled path against the alternatives.
 
-Run: `.venv/bin/python -m benchmarks.scan [--quick] [--lengths 14 128] [--states 16] [--paths ours pscan]`.
+Run: `.venv/bin/python -m benchmarks.scan [--quick] [--lengths 14 128] [--states 16] [--paths ours pscan]`,
+or `--small` for the per-call table described below.
 Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float32, for
 
 * ours: `models.selective_scan.selective_scan_cpu` (numba loops, chunk checkpoints);
@@ -11,6 +12,10 @@ Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float
 Each (path, shape) case runs in a fresh process, so its peak resident memory (VmHWM above the resident
 memory once imports, compilation and inputs are done) is its own, under a time limit and an
 address-space limit that turn a runaway case into "> limit" / "out of memory" instead of a hung machine.
+
+`--small` instead times single calls at CryptoMamba's shapes (batch 32, d_state 64, length 6, dim 28 and
+64; it calls the scan 16 times a forward), where fixed per-call costs, not the recurrence, dominate: it
+is the check that the compiled path is also the faster one for tiny sequences.
 """
 
 # A, B, C, D are mamba-ssm's names for the scan's inputs.
@@ -38,11 +43,15 @@ PATHS = ("ours", "loop", "pscan", "mamba-ssm ref")
 THREADS = 2
 MIN_SECONDS = 1.0
 """Short cases repeat until they have run this long (at most 5 times) and report the fastest run."""
+SMALL = {"length": 6, "d_state": 64, "dims": (28, 64)}
+"""`--small`: CryptoMamba's scan shapes (batch stays BATCH)."""
+SMALL_CALLS = 50
+"""`--small` times this many calls in a row, five times, and reports the fastest mean."""
 
 FwdBwd = Callable[[], None]
 
 
-def _case(path: str, length: int, d_state: int) -> FwdBwd:
+def _case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
     """A closure running one forward + backward of `path` on fresh random float32 inputs."""
     import torch  # imported in the child, after its thread settings
 
@@ -51,13 +60,13 @@ def _case(path: str, length: int, d_state: int) -> FwdBwd:
     def rand(*shape: int, scale: float = 1.0, offset: float = 0.0) -> torch.Tensor:
         return (torch.randn(*shape, generator=generator) * scale + offset).requires_grad_()
 
-    A = (-torch.rand(DIM, d_state, generator=generator) - 0.1).requires_grad_()
-    D = rand(DIM)
+    A = (-torch.rand(dim, d_state, generator=generator) - 0.1).requires_grad_()
+    D = rand(dim)
     if path == "pscan":
         from mambapy.pscan import pscan
 
         # mambapy's layout: (B, L, ED) activations and (B, L, N) B and C; its `MambaBlock.selective_scan`.
-        x, delta = rand(BATCH, length, DIM), rand(BATCH, length, DIM, scale=0.01, offset=0.05)
+        x, delta = rand(BATCH, length, dim), rand(BATCH, length, dim, scale=0.01, offset=0.05)
         B, C = rand(BATCH, length, d_state), rand(BATCH, length, d_state)
 
         def run() -> None:
@@ -75,7 +84,7 @@ def _case(path: str, length: int, d_state: int) -> FwdBwd:
         from models.selective_scan import selective_scan_reference as scan
     else:
         from mamba_ssm.ops.selective_scan_interface import selective_scan_ref as scan
-    u, delta = rand(BATCH, DIM, length), rand(BATCH, DIM, length, scale=0.01, offset=0.05)
+    u, delta = rand(BATCH, dim, length), rand(BATCH, dim, length, scale=0.01, offset=0.05)
     B, C = rand(BATCH, d_state, length), rand(BATCH, d_state, length)
 
     def run() -> None:
@@ -122,10 +131,35 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
     return {"seconds": min(timings), "peak_mib": (_resident_kib("VmHWM") - baseline_kib) / 1024}
 
 
-def _run_case(path: str, length: int, d_state: int, time_limit_s: float, memory_limit_gib: float) -> dict:
-    """`_measure` in a child process, so peak memory is per case and a slow case can be stopped."""
+def _measure_per_call(path: str, length: int, d_state: int, dim: int) -> dict[str, float | str]:
+    """Milliseconds of one forward + backward, the fastest mean of five runs of SMALL_CALLS calls."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    try:
+        run = _case(path, length, d_state, dim)
+    except (ImportError, ModuleNotFoundError):
+        return {"error": "not importable"}
+    for _ in range(5):  # compilation or cache load, allocator and thread-pool warm-up
+        run()
+    means = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(SMALL_CALLS):
+            run()
+        means.append((time.perf_counter() - started) / SMALL_CALLS)
+    return {"seconds": min(means)}
+
+
+def _run_case(
+    path: str, length: int, d_state: int, time_limit_s: float, memory_limit_gib: float, dim: int | None = None
+) -> dict:
+    """`_measure` in a child process, so peak memory is per case and a slow case can be stopped; with a
+    `dim`, `_measure_per_call` at that dim instead."""
     command = [sys.executable, "-m", "benchmarks.scan", "--case", path, str(length), str(d_state)]
     command += ["--memory-limit-gib", str(memory_limit_gib)]
+    if dim is not None:
+        command += ["--per-call-dim", str(dim)]
     env = {**os.environ, "NUMBA_NUM_THREADS": str(THREADS), "OMP_NUM_THREADS": str(THREADS)}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit_s, env=env)
@@ -155,6 +189,25 @@ def _speedup(ours: dict, other: dict) -> str:
     return "-"
 
 
+def _small_table(paths: list[str], time_limit_s: float, memory_limit_gib: float) -> None:
+    """Per-call milliseconds at CryptoMamba's shapes (SMALL), one row per dim."""
+    rows = []
+    for dim in SMALL["dims"]:
+        row: dict[str, str | int] = {"D": dim, "N": SMALL["d_state"], "L": SMALL["length"]}
+        results = {}
+        for path in paths:
+            result = _run_case(path, SMALL["length"], SMALL["d_state"], time_limit_s, memory_limit_gib, dim)
+            results[path] = result
+            row[f"{path} ms"] = f"{result['seconds'] * 1e3:.3f}" if "seconds" in result else result["error"]
+        if "ours" in results:
+            for other in ("loop", "pscan"):
+                if other in results:
+                    row[f"ours vs {other}"] = _speedup(results["ours"], results[other])
+        rows.append(row)
+    print(f"B = {BATCH}, float32, one forward + backward call, {THREADS} threads")
+    print(markdown_table(pd.DataFrame(rows).fillna("-")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,13 +216,22 @@ def main() -> None:
     parser.add_argument("--states", type=int, nargs="+", default=list(STATES), help="d_state values")
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--quick", action="store_true", help="only L = 14 and 128 at d_state 16")
+    parser.add_argument("--small", action="store_true", help="per-call times at CryptoMamba's shapes")
     parser.add_argument("--time-limit-s", type=float, default=120.0, help="per case")
     parser.add_argument("--memory-limit-gib", type=float, default=12.0, help="per case, above the baseline")
     parser.add_argument("--case", nargs=3, metavar=("PATH", "LENGTH", "D_STATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--per-call-dim", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         path, length, d_state = args.case
-        print(json.dumps(_measure(path, int(length), int(d_state), args.memory_limit_gib)))
+        if args.per_call_dim is not None:
+            result = _measure_per_call(path, int(length), int(d_state), args.per_call_dim)
+        else:
+            result = _measure(path, int(length), int(d_state), args.memory_limit_gib)
+        print(json.dumps(result))
+        return
+    if args.small:
+        _small_table(args.paths, args.time_limit_s, args.memory_limit_gib)
         return
     lengths, states = ([14, 128], [16]) if args.quick else (args.lengths, args.states)
     rows = []

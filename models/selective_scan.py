@@ -13,7 +13,11 @@ Three paths compute it and agree numerically; `selective_scan` picks one and log
 * CPU: a `torch.autograd.Function` whose forward and backward are compiled numba loops. Mamba's
   per-step tensors are (batch, dim, length, d_state); materialising them, as a parallel scan must,
   costs GBs at training sizes. A sequential loop keeps the state in registers instead and, being
-  compiled, is not slowed by Python's per-step overhead.
+  compiled, is not slowed by Python's per-step overhead. Only the decays exp(dt * A) of one block of
+  steps at a time are materialised, by torch, whose exp is vectorised (see "CPU kernels" below). It is
+  also the fastest path for tiny sequences: at CryptoMamba's shapes (batch 32, dim 28..64, d_state 64,
+  length 6) one forward + backward takes about half the reference loop's time (`python -m
+  benchmarks.scan --small`), so there is no length threshold; only at length 1 do the two tie.
 * Reference: `selective_scan_reference`, a plain PyTorch loop, the spec the other two are tested against.
 
 `selective_state_step` advances the state by one bar in O(1), for streaming inference.
@@ -37,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 64
 """The CPU path stores the state only every this many steps and recomputes the steps in between during
-backward: memory O(batch * dim * length / 64 * d_state) instead of O(batch * dim * length * d_state)."""
+backward: memory O(batch * dim * length / 64 * d_state) instead of O(batch * dim * length * d_state), plus
+one block's decays (`DECAY_BUFFER_ELEMENTS`) and the (batch, length, d_state) gradients of B and C."""
 
 _announced: set[str] = set()
 
@@ -132,10 +137,10 @@ def selective_state_step(
 # The CPU path works through the sequence one block at a time: a block is CHECKPOINT_EVERY steps of a
 # slice of the batch rows. Per block, torch computes all its decays exp(dt_t * A) into one bounded buffer,
 # then a numba loop does the recurrence. The split is for speed: numba cannot vectorise exp (that needs
-# Intel's SVML, which current llvmlite builds no longer link), so scalar exp was three quarters of the
-# loop's time, while torch's exp is SIMD-vectorised. What remains in numba is multiply-adds over a
-# contiguous d_state axis, compiled with reassociation allowed so that the sums over d_state vectorise
-# too; that only reorders roundings, far below the tests' float64 tolerance. No exp is computed in numba.
+# Intel's SVML, and the PyPI llvmlite builds are not SVML-patched: `numba -s`), so scalar exp was three
+# quarters of the loop's time, while torch's exp is SIMD-vectorised. What remains in numba is
+# multiply-adds over a contiguous d_state axis, compiled with reassociation allowed so that the sums over
+# d_state vectorise too; that only reorders roundings, far below the tests' float64 tolerance.
 # The state runs in the input dtype, as in mamba-ssm's kernel; sums over d_state, time or channels
 # accumulate in float64.
 
@@ -144,7 +149,9 @@ _FAST = {"reassoc", "contract", "nsz"}
 
 DECAY_BUFFER_ELEMENTS = 2**21
 """Bound on the decay buffer of one block (8 MiB in float32): batch rows are sliced so that one block's
-(rows, dim, steps, d_state) decays fit, and small enough to stay in cache between torch's exp and numba."""
+(rows, dim, steps, d_state) decays fit (but a block has at least one row). Large enough that the per-block
+Python and dispatch costs vanish, small enough to stay in cache between torch's exp and the numba loop;
+2**21 was the fastest of 2**17 .. 2**23 in `benchmarks.scan` on a 2-core host."""
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
@@ -255,7 +262,9 @@ def _as_array(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def _blocks(batch: int, dim: int, length: int, d_state: int):
+def _blocks(
+    batch: int, dim: int, length: int, d_state: int
+) -> tuple[list[tuple[int, int, int, int, int]], int, int]:
     """(row0, row1, chunk index, start, stop) of every block, chunks in time order, and the buffer rows.
 
     A block is one checkpoint chunk of CHECKPOINT_EVERY steps for as many batch rows as keep its decays
