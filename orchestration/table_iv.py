@@ -13,7 +13,9 @@ import argparse
 import logging
 from pathlib import Path
 
+import numba
 import pandas as pd
+import torch
 
 from assets.contracts import OhlcvTable
 from assets.ingest.market.yahoo import read_yahoo_daily
@@ -86,7 +88,16 @@ def main() -> None:
     )
     parser.add_argument("--profile", choices=PROFILES, default="paper")
     parser.add_argument("--models", nargs="+", default=TABLE_IV_VARIANTS, metavar="NAME")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for torch and numba; use 1 per process when running several at once "
+        "(an oversubscribed core makes torch's thread pool ten times slower)",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        numba.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     table = reproduce(args.models, args.profile, settings)
