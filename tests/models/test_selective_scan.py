@@ -129,6 +129,22 @@ def test_cpu_scan_float32_stays_close_to_float64_reference() -> None:
         torch.testing.assert_close(grad.double(), grads64[name], rtol=1e-4, atol=1e-4)
 
 
+def test_vanishing_decays_are_flushed_without_changing_the_result() -> None:
+    """dt * A down to -300: float32 decays that would be subnormal become 0, the values stay right."""
+    inputs64 = make_inputs(2, 4, 64, 20)
+    with torch.no_grad():
+        inputs64["delta"].uniform_(0.5, 5.0)
+        inputs64["A"].copy_(-torch.arange(1, 65, dtype=torch.float64).repeat(4, 1))
+    inputs32 = {
+        name: None if t is None else t.detach().float().requires_grad_() for name, t in inputs64.items()
+    }
+    y32, grads32 = forward_and_grads(selective_scan_cpu, inputs32, softplus=False)
+    y64, grads64 = forward_and_grads(selective_scan_reference, inputs64, softplus=False)
+    torch.testing.assert_close(y32.double(), y64, rtol=1e-4, atol=1e-4)
+    for name, grad in grads32.items():
+        torch.testing.assert_close(grad.double(), grads64[name], rtol=1e-4, atol=1e-4)
+
+
 def test_cpu_scan_passes_gradcheck() -> None:
     inputs = make_inputs(2, 2, 3, CHECKPOINT_EVERY + 3)
     given = [name for name, t in inputs.items() if t is not None]
