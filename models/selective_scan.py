@@ -93,12 +93,12 @@ def selective_scan_reference(
     delta_softplus: bool = False,
 ) -> torch.Tensor:
     """The recurrence written out step by step; slow but obviously right, and autograd differentiates it."""
-    if A.is_complex():
-        raise ValueError("only a real A is supported")
-    dtype_in = u.dtype
-    dtype = _compute_dtype(dtype_in)
-    u, delta, A, B, C = (t.to(dtype) for t in (u, delta, A, B, C))
-    dt = _effective_delta(delta, delta_bias, delta_softplus)
+    return _scan_with(_reference_core, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+
+
+def _reference_core(
+    u: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> torch.Tensor:
     batch, dim, length = u.shape
     h = u.new_zeros(batch, dim, A.shape[1])
     ys = []
@@ -106,8 +106,30 @@ def selective_scan_reference(
         dt_t = dt[:, :, t].unsqueeze(-1)  # (batch, dim, 1)
         h = torch.exp(dt_t * A) * h + dt_t * B[:, None, :, t] * u[:, :, t, None]
         ys.append((h * C[:, None, :, t]).sum(-1))
-    y = torch.stack(ys, dim=-1)
-    return _skip_and_gate(y, u, D, z).to(dtype_in)
+    return torch.stack(ys, dim=-1)
+
+
+def _scan_with(
+    core: Callable[..., torch.Tensor],
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None,
+    z: torch.Tensor | None,
+    delta_bias: torch.Tensor | None,
+    delta_softplus: bool,
+) -> torch.Tensor:
+    """What the reference and the CPU path share around their recurrence `core(u, dt, A, B, C)`: the
+    compute dtype, dt's bias and softplus, then the D skip and z gate (left to autograd in both)."""
+    if A.is_complex():
+        raise ValueError("only a real A is supported")
+    dtype_in = u.dtype
+    dtype = _compute_dtype(dtype_in)
+    u, delta, A, B, C = (t.to(dtype) for t in (u, delta, A, B, C))
+    dt = _effective_delta(delta, delta_bias, delta_softplus)
+    return _skip_and_gate(core(u, dt, A, B, C), u, D, z).to(dtype_in)
 
 
 def selective_state_step(
@@ -373,14 +395,7 @@ def selective_scan_cpu(
     delta_softplus: bool = False,
 ) -> torch.Tensor:
     """The compiled CPU path: exact, differentiable, memory bounded by chunk checkpoints."""
-    if A.is_complex():
-        raise ValueError("only a real A is supported")
-    dtype_in = u.dtype
-    dtype = _compute_dtype(dtype_in)
-    u, delta, A, B, C = (t.to(dtype) for t in (u, delta, A, B, C))
-    dt = _effective_delta(delta, delta_bias, delta_softplus)
-    y = _SelectiveScanCpu.apply(u, dt, A, B, C)
-    return _skip_and_gate(y, u, D, z).to(dtype_in)
+    return _scan_with(_SelectiveScanCpu.apply, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
 
 
 # -------------------------------------------------------------------------------------------------- dispatch
