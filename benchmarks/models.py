@@ -16,23 +16,20 @@ from dataclasses import replace
 import pandas as pd
 import torch
 
-from assets.contracts import OhlcvTable
-from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.metadata import markdown_table
-from assets.validation import validate_rows
 from models.cryptomamba import CryptoMamba
 from models.forecasters import NeuralForecaster
 from models.registry import ModelVariant, build_forecaster, training_config
 from models.samples import build_window_samples
-from orchestration.resources import BTC_USD_DAILY_FILE
 from orchestration.settings import Settings
+from orchestration.table_iv import paper_daily_bars
 
 
 def training_seconds(model: str, epochs: int) -> dict[str, object]:
     """Time `epochs` paper-profile epochs of `model` and project the full profile."""
     variant = ModelVariant.parse(model)
     data_dir = Settings.from_env().data_dir
-    bars = validate_rows(read_yahoo_daily(data_dir / BTC_USD_DAILY_FILE, "BTC-USD"), OhlcvTable).valid
+    bars = paper_daily_bars(data_dir)
     samples = build_window_samples(bars, variant.with_volume)
     paper = training_config(variant, "paper")
     forecaster = build_forecaster(variant, "paper", progress=False)

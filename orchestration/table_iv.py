@@ -45,11 +45,14 @@ PAPER_TEST = {
 TABLE_IV_VARIANTS = [f"{model}{suffix}" for suffix in ("", "-v") for model in TABLE_IV_MODELS]
 
 
+def paper_daily_bars(data_dir: Path) -> pd.DataFrame:
+    """The paper's Yahoo BTC-USD daily bars, coerced through the `ohlcv` contract (bad rows dropped)."""
+    return validate_rows(read_yahoo_daily(data_dir / BTC_USD_DAILY_FILE, "BTC-USD"), OhlcvTable).valid
+
+
 def reproduce(variants: list[str], profile: str, settings: Settings) -> pd.DataFrame:
     """Train each variant (resuming from checkpoints) and score every model on the test split."""
-    bars = validate_rows(
-        read_yahoo_daily(settings.data_dir / BTC_USD_DAILY_FILE, "BTC-USD"), OhlcvTable
-    ).valid
+    bars = paper_daily_bars(settings.data_dir)
     rows = [_row("persistence", PersistenceForecaster(), build_window_samples(bars, with_volume=False), None)]
     for name in variants:
         variant = ModelVariant.parse(name)
