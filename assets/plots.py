@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 
 import matplotlib
 
@@ -17,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from dagster import MetadataValue
+from matplotlib.axes import Axes
 
 SPLIT_COLOURS = {"train": "#e8f0fe", "val": "#fef7e0", "test": "#fce8e6"}
 
@@ -25,17 +27,45 @@ def forecast_figure(
     ts: pd.DatetimeIndex, actual: np.ndarray, predicted: np.ndarray, split: np.ndarray, title: str
 ) -> bytes:
     """Forecast against actual close over every split, each split shaded (the paper's Figures 2-3)."""
-    figure, axes = plt.subplots(figsize=(11, 4.2), dpi=100)
-    try:
+
+    def draw(axes: Axes) -> None:
         for name, colour in SPLIT_COLOURS.items():
             days = ts[split == name]
             if len(days):
                 axes.axvspan(days[0], days[-1], color=colour, label=name, zorder=0)
         axes.plot(ts, actual, color="#202124", linewidth=1.0, label="actual close")
         axes.plot(ts, predicted, color="#d93025", linewidth=0.9, alpha=0.85, label="forecast")
-        axes.set_title(title)
         axes.set_ylabel("USD")
-        axes.legend(loc="upper left", ncols=5, fontsize=8)
+
+    return _render(draw, title, legend_columns=5)
+
+
+def equity_figure(curves: dict[str, pd.Series], title: str, start: float) -> bytes:
+    """Each model's (or strategy's) balance over time, buy-and-hold dashed (the paper's Figures 4-5)."""
+
+    def draw(axes: Axes) -> None:
+        for label, equity in curves.items():
+            benchmark = label == "buy and hold"
+            axes.plot(
+                equity.index,
+                equity.to_numpy(),
+                linewidth=1.6 if benchmark else 1.1,
+                linestyle="--" if benchmark else "-",
+                color="#202124" if benchmark else None,
+                label=label,
+            )
+        axes.axhline(start, color="#d93025", linestyle=":", linewidth=0.9)
+        axes.set_ylabel("balance ($)")
+
+    return _render(draw, title, legend_columns=4)
+
+
+def _render(draw: Callable[[Axes], None], title: str, legend_columns: int) -> bytes:
+    figure, axes = plt.subplots(figsize=(11, 4.2), dpi=100)
+    try:
+        draw(axes)
+        axes.set_title(title)
+        axes.legend(loc="upper left", ncols=legend_columns, fontsize=8)
         axes.grid(alpha=0.3)
         figure.tight_layout()
         buffer = io.BytesIO()

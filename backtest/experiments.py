@@ -86,6 +86,12 @@ def forecast_track(
     return ForecastTrack(bars, forecast, error_spread)
 
 
+def training_error_spread(model_rows: pd.DataFrame) -> float:
+    """The spread of one model's return errors on its training split (for class probabilities)."""
+    train = model_rows[model_rows["split"] == "train"]
+    return return_error_spread(*(train[c].to_numpy(float) for c in ("predicted", "actual", "previous_close")))
+
+
 def run_strategy(track: ForecastTrack, rule: str, config: EngineConfig) -> BacktestResult:
     strategy, signal = STRATEGY_RULES[rule](track)
     return run_backtest(track.bars, signal, strategy, config)
@@ -104,10 +110,7 @@ def backtest_predictions(
     """
     summaries, curves = [], []
     for (model, symbol), rows in predictions.groupby(["model", "symbol"], sort=True):
-        train = rows[rows["split"] == "train"]
-        spread = return_error_spread(
-            *(train[c].to_numpy(float) for c in ("predicted", "actual", "previous_close"))
-        )
+        spread = training_error_spread(rows)
         for split in splits:
             split_rows = rows[rows["split"] == split]
             if split_rows.empty:
@@ -125,3 +128,25 @@ def backtest_predictions(
         ["model", "symbol", "split", "strategy", "fee_bps", "ts"]
     )
     return summary.reset_index(drop=True), curve.reset_index(drop=True)
+
+
+def balance_table(
+    summary: pd.DataFrame, strategies: tuple[str, ...] = (*PAPER_STRATEGIES, BUY_AND_HOLD)
+) -> pd.DataFrame:
+    """The paper's Table VI layout: final balance per model and strategy, by split and fee.
+
+    Columns read `<split> $ (fee <bps> bps)`, then the test split's max drawdown at no fee.
+    """
+    rows = summary[summary["strategy"].isin(strategies)].copy()
+    rows["column"] = rows["split"] + " $ (fee " + rows["fee_bps"].map("{:g}".format) + " bps)"
+    balances = rows.pivot_table(
+        index=["model", "strategy"], columns="column", values="final_balance", sort=False
+    )
+    no_fee_test = rows[(rows["split"] == "test") & (rows["fee_bps"] == 0)]
+    drawdown = no_fee_test.set_index(["model", "strategy"])["max_drawdown"] * 100
+    table = balances.join(drawdown.rename("test max DD %")).reset_index()
+    order = {name: index for index, name in enumerate(strategies)}
+    table = table.assign(_benchmark=table["model"] == "", _order=table["strategy"].map(order))
+    table = table.sort_values(["_benchmark", "model", "_order"]).drop(columns=["_benchmark", "_order"])
+    table["model"] = table["model"].replace("", "-")
+    return table.reset_index(drop=True)

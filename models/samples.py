@@ -65,6 +65,34 @@ class WindowSamples:
         return digest.hexdigest()[:16]
 
 
+def latest_window(bars: pd.DataFrame, with_volume: bool, window: int = CRYPTOMAMBA_WINDOW) -> WindowSamples:
+    """The one sample whose target is the bar after the last one stored: tomorrow's forecast.
+
+    Its target is unknown (NaN) and its split is 'live'; it is what a signal is made from.
+    """
+    if len(bars) < window:
+        raise ValueError(f"latest_window needs {window} bars, got {len(bars)}")
+    recent = bars.iloc[-window:]
+    names = feature_names(with_volume)
+    matrix = np.stack([_feature_values(recent, name) for name in names])
+    last_ts = pd.Timestamp(recent["ts"].iloc[-1])
+    step = last_ts - pd.Timestamp(recent["ts"].iloc[-2]) if window > 1 else pd.Timedelta(days=1)
+    return WindowSamples(
+        features=matrix[None, :, :].astype(np.float64),
+        target=np.array([np.nan]),
+        previous_close=recent["close"].to_numpy(dtype=float)[-1:],
+        ts=pd.DatetimeIndex([last_ts + step]).tz_convert("UTC"),
+        split=np.array(["live"], dtype=object),
+        feature_names=names,
+    )
+
+
+def _feature_values(bars: pd.DataFrame, name: str) -> np.ndarray:
+    if name == "timestamp":
+        return (bars["ts"].astype("int64") // 10**9).to_numpy(dtype=float)
+    return bars[name].to_numpy(dtype=float)
+
+
 def build_window_samples(
     bars: pd.DataFrame,
     with_volume: bool,
@@ -73,13 +101,7 @@ def build_window_samples(
 ) -> WindowSamples:
     """Samples from daily bars (`ts`, open, high, low, close, volume), sorted by `ts`."""
     names = feature_names(with_volume)
-    columns = {
-        name: (bars["ts"].astype("int64") // 10**9).to_numpy(dtype=float)
-        if name == "timestamp"
-        else bars[name].to_numpy(dtype=float)
-        for name in names
-    }
-    matrix = np.stack([columns[name] for name in names])  # (features, days)
+    matrix = np.stack([_feature_values(bars, name) for name in names])  # (features, days)
     targets = window_targets(bars["ts"], splits, window)
     positions = targets["position"].to_numpy()
     # Sample i's inputs are the `window` days before its target day.

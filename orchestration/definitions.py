@@ -5,11 +5,14 @@ from datetime import timedelta
 from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, Definitions
 
 from assets.checks import table_checks
+from assets.evaluation.backtests import backtests
 from assets.evaluation.metrics import metrics
+from assets.features.labels import labels
 from assets.ingest.dex.assets import dex_bars, dex_trades
 from assets.ingest.macro.assets import macro
 from assets.ingest.market.ohlcv import ohlcv
 from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
+from assets.signals.signals import signals
 from assets.training.forecasts import FORECAST_ASSETS
 from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job
 from orchestration.resources import build_resources
@@ -20,7 +23,14 @@ from orchestration.settings import Settings
 # The unpartitioned ingest stage; the daily-partitioned DEX assets run in `dex_job`.
 INGEST_ASSETS: list[AssetsDefinition] = [ohlcv, macro, sentiment_items, sentiment_series, fear_greed]
 # What `pipeline_job` materializes.
-PIPELINE_ASSETS: list[AssetsDefinition] = [*INGEST_ASSETS, *FORECAST_ASSETS, metrics]
+PIPELINE_ASSETS: list[AssetsDefinition] = [
+    *INGEST_ASSETS,
+    labels,
+    *FORECAST_ASSETS,
+    metrics,
+    backtests,
+    signals,
+]
 ALL_ASSETS: list[AssetsDefinition] = [*PIPELINE_ASSETS, dex_trades, dex_bars]
 
 # Tables without an offline source (text, the index, DEX swaps) may legitimately be empty.

@@ -48,6 +48,13 @@ class TrainingResource(ConfigurableResource):
         return Path(self.artifacts_dir) / "reports" / name
 
 
+class SignalResource(ConfigurableResource):
+    """Which model's newest forecast, traded by which strategy, becomes the signal."""
+
+    model: str = Field(description="a trained model, e.g. 'cryptomamba-v'")
+    strategy: str = Field(description="a backtest strategy: vanilla, smart, smart_w_short, classifier, kelly")
+
+
 class _OfflineFiles(ConfigurableResource):
     """A folder of real, published data files: the offline default of a stream."""
 
@@ -120,6 +127,7 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "training": TrainingResource(
             profile=settings.training_profile, artifacts_dir=str(settings.artifacts)
         ),
+        "signal_settings": SignalResource(model=settings.signal_model, strategy=settings.signal_strategy),
         "market_sources": MarketSources(data_dir=data_dir, binance_url=sources.binance_url),
         "macro_sources": MacroSources(
             data_dir=data_dir,

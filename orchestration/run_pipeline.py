@@ -16,6 +16,7 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from assets.ingest.dex.assets import NO_DEX_SOURCE
 from assets.metadata import markdown_table
 from assets.warehouse import read_table
+from backtest.experiments import balance_table
 from orchestration.definitions import build_definitions
 from orchestration.resources import WarehouseResource
 from orchestration.settings import DAGSTER_HOME_ENV, Settings, ensure_dagster_home
@@ -53,7 +54,15 @@ def main() -> int:
     if results[0].success:
         with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
             shown = read_table(conn, "SELECT model, symbol, split, samples, rmse, mape, mae FROM metrics")
+            trading = read_table(conn, "SELECT * FROM backtests")
+            signal = read_table(
+                conn,
+                "SELECT symbol, ts, model, strategy, target_position, confidence FROM signals "
+                "ORDER BY generated_at DESC LIMIT 1",
+            )
         print("\nmetrics (MAPE in %):\n" + markdown_table(shown))
+        print("\nbalance from $100 (Table VI layout):\n" + markdown_table(balance_table(trading), "{:,.2f}"))
+        print("\nnewest signal:\n" + markdown_table(signal))
     return 0 if succeeded else 1
 
 

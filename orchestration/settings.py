@@ -22,6 +22,8 @@ SCHEDULE_TIMEZONE_ENV = "MAMBAQUANT_SCHEDULE_TIMEZONE"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 TRAINING_PROFILE_ENV = "MAMBAQUANT_TRAINING_PROFILE"
 ARTIFACTS_DIR_ENV = "MAMBAQUANT_ARTIFACTS"
+SIGNAL_MODEL_ENV = "MAMBAQUANT_SIGNAL_MODEL"
+SIGNAL_STRATEGY_ENV = "MAMBAQUANT_SIGNAL_STRATEGY"
 TRAINING_PROFILES = ("quick", "paper")
 FRED_API_KEY_ENV = "FRED_API_KEY"
 CRYPTOPANIC_TOKEN_ENV = "CRYPTOPANIC_TOKEN"
@@ -88,6 +90,9 @@ class Settings:
     training_profile: str = "quick"
     # Checkpoints and report images; next to the warehouse by default.
     artifacts_dir: Path | None = None
+    # Which model's newest forecast, traded by which strategy, becomes the pushed signal.
+    signal_model: str = "cryptomamba-v"
+    signal_strategy: str = "smart"
 
     def __post_init__(self) -> None:
         if self.training_profile not in TRAINING_PROFILES:
@@ -110,6 +115,8 @@ class Settings:
             sources=OnlineSources.from_env(environ),
             training_profile=environ.get(TRAINING_PROFILE_ENV) or cls.training_profile,
             artifacts_dir=_path(environ.get(ARTIFACTS_DIR_ENV), None),
+            signal_model=environ.get(SIGNAL_MODEL_ENV) or cls.signal_model,
+            signal_strategy=environ.get(SIGNAL_STRATEGY_ENV) or cls.signal_strategy,
         )
 
 

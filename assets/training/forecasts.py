@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from assets.contracts import PredictionsTable, TrainingRunsTable
+from assets.contracts import LiveForecastsTable, PredictionsTable, TrainingRunsTable
 from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.ingest.store import store_load
 from assets.metadata import column_schema
@@ -19,7 +19,7 @@ from models.atomic import write_atomically
 from models.forecasters import FitReport
 from models.metrics import forecast_errors
 from models.registry import ModelVariant, build_forecaster
-from models.samples import WindowSamples, build_window_samples
+from models.samples import WindowSamples, build_window_samples, latest_window
 from orchestration.resources import TrainingResource, WarehouseResource
 
 # What `make run` and the nightly job train: persistence and ARIMA, every neural model with volume,
@@ -62,27 +62,39 @@ def forecast_asset(model: str) -> AssetsDefinition:
         deps=["ohlcv"],
         kinds={kind, "duckdb"},
         description=f"Fit {model} on the train split (validation for early stopping), forecast every "
-        "sample's next close, store the forecasts in `predictions` and the run in `training_runs`.",
+        "sample's next close and the bar after the newest one, store them in `predictions` and "
+        "`live_forecasts` and the run in `training_runs`.",
     )
     def train_and_forecast(
         context: AssetExecutionContext, warehouse: WarehouseResource, training: TrainingResource
     ) -> MaterializeResult:
-        samples = build_window_samples(daily_bars(warehouse), variant.with_volume)
+        bars = daily_bars(warehouse)
+        samples = build_window_samples(bars, variant.with_volume)
         forecaster = build_forecaster(variant, training.profile, progress=False)  # type: ignore[arg-type]
         report = forecaster.fit(samples, checkpoint=training.checkpoint(model))
         predicted = forecaster.predict(samples)
+        live = latest_window(bars, variant.with_volume)
+        cutoff = bars["ts"].iloc[-1]
+        live_forecast = _live_forecast(model, live, forecaster.predict(live), cutoff, context.run.run_id)
         with warehouse.get_connection() as conn:
             stored = store_load(
                 conn,
                 "predictions",
-                _predictions(model, samples, predicted, context.run_id),
+                _predictions(model, samples, predicted, context.run.run_id),
                 PredictionsTable,
                 Partition({"model": model, "symbol": BTC_SYMBOL}),
             )
             store_load(
                 conn,
+                "live_forecasts",
+                live_forecast,
+                LiveForecastsTable,
+                Partition({"model": model, "symbol": BTC_SYMBOL}),
+            )
+            store_load(
+                conn,
                 "training_runs",
-                _training_run(model, samples, report, training.profile, context.run_id),
+                _training_run(model, samples, report, training.profile, context.run.run_id),
                 TrainingRunsTable,
                 Partition({"model": model, "symbol": BTC_SYMBOL}),
             )
@@ -101,6 +113,8 @@ def forecast_asset(model: str) -> AssetsDefinition:
                 "best_epoch": report.best_epoch,
                 "test_rmse": errors.rmse,
                 "test_mape": errors.mape,
+                "next_bar": live_forecast["ts"].iloc[0].isoformat(),
+                "next_bar_forecast": float(live_forecast["predicted"].iloc[0]),
                 "forecast_vs_actual": image_metadata(png, f"{model} forecast vs actual"),
             }
         )
@@ -117,6 +131,22 @@ def _predictions(model: str, samples: WindowSamples, predicted: np.ndarray, run_
             "ts": samples.ts,
             "previous_close": samples.previous_close,
             "actual": samples.target,
+            "predicted": predicted,
+            "run_id": run_id,
+        }
+    )
+
+
+def _live_forecast(
+    model: str, live: WindowSamples, predicted: np.ndarray, data_cutoff: pd.Timestamp, run_id: str
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": model,
+            "symbol": BTC_SYMBOL,
+            "ts": live.ts,
+            "data_cutoff": data_cutoff,
+            "previous_close": live.previous_close,
             "predicted": predicted,
             "run_id": run_id,
         }

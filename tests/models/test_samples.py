@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from models.samples import build_window_samples
+from models.samples import build_window_samples, latest_window
 from models.scaling import MinMaxScaler
 
 
@@ -53,3 +53,14 @@ def test_fingerprint_changes_with_the_data(samples_with_volume):
         samples_with_volume.feature_names,
     )
     assert altered.fingerprint() != samples_with_volume.fingerprint()
+
+
+def test_latest_window_is_the_sample_of_the_day_after_the_last_bar(daily_bars, samples_with_volume):
+    index = 1000
+    target_day = samples_with_volume.ts[index]
+    known = daily_bars[daily_bars["ts"] < target_day]
+    live = latest_window(known, with_volume=True)
+    np.testing.assert_array_equal(live.features[0], samples_with_volume.features[index])
+    assert live.ts[0] == target_day
+    assert live.previous_close[0] == samples_with_volume.previous_close[index]
+    assert np.isnan(live.target[0]) and live.split[0] == "live"

@@ -15,8 +15,11 @@ EXPECTED_ASSETS = {
         "fear_greed",
         "dex_trades",
         "dex_bars",
+        "labels",
         *MODEL_ASSETS,
         "metrics",
+        "backtests",
+        "signals",
     )
 }
 
@@ -31,6 +34,10 @@ def test_definitions_bind_the_given_settings(settings):
     assert built.resources["warehouse"].database == str(settings.warehouse_path)
     assert built.resources["market_sources"].data_dir == str(settings.data_dir)
     assert built.resources["training"].profile == "quick"
+    assert (built.resources["signal_settings"].model, built.resources["signal_settings"].strategy) == (
+        "cryptomamba-v",
+        "smart",
+    )
     checkpoint = built.resources["training"].checkpoint("gru-v")
     assert checkpoint == settings.artifacts / "checkpoints/quick/gru-v.pt"
     assert built.resolve_job_def("pipeline_job") is not None
@@ -46,8 +53,11 @@ def test_asset_groups_follow_the_pipeline_stages():
             name: "ingest" for name in ("ohlcv", "macro", "sentiment_items", "sentiment_series", "fear_greed")
         },
         **{"dex_trades": "ingest", "dex_bars": "ingest"},
+        "labels": "features",
         **dict.fromkeys(MODEL_ASSETS, "training"),
         "metrics": "evaluation",
+        "backtests": "evaluation",
+        "signals": "signals",
     }
 
 

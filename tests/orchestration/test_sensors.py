@@ -11,7 +11,10 @@ from orchestration.definitions import build_definitions
 from orchestration.resources import BTC_USD_DAILY_FILE, build_resources
 from orchestration.settings import Settings
 
-RETRAIN_KEYS = sorted(AssetKey(name) for name in ["metrics", *(asset_name(m) for m in PIPELINE_MODELS)])
+RETRAIN_KEYS = sorted(
+    AssetKey(name)
+    for name in ["labels", "metrics", "backtests", "signals", *(asset_name(m) for m in PIPELINE_MODELS)]
+)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Derived series: training labels (and, later, indicators and regime inputs)."""

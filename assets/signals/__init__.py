@@ -1,0 +1,1 @@
+"""The last stage before the chain: target positions from the newest forecasts."""
