@@ -65,9 +65,12 @@ PAPER_STRATEGIES = ("vanilla", "smart", "smart_w_short")
 
 
 def forecast_track(
-    split_rows: pd.DataFrame, error_spread: float, ohlc: pd.DataFrame | None = None
+    split_rows: pd.DataFrame, error_spread: float = np.nan, ohlc: pd.DataFrame | None = None
 ) -> ForecastTrack:
-    """`split_rows`: one model's `predictions` rows of one split (ts, previous_close, actual, predicted)."""
+    """`split_rows`: one model's `predictions` rows of one split (ts, previous_close, actual, predicted).
+
+    `error_spread` (see `training_error_spread`) is needed by the classifier rule only.
+    """
     rows = split_rows.sort_values("ts")
     target_ts = pd.DatetimeIndex(rows["ts"])
     steps = np.diff(target_ts.asi8)

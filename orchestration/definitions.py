@@ -7,6 +7,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, Def
 from assets.checks import table_checks
 from assets.evaluation.backtests import backtests
 from assets.evaluation.metrics import metrics
+from assets.evaluation.walk_forward import walk_forward_asset
 from assets.features.labels import labels
 from assets.ingest.dex.assets import dex_bars, dex_trades
 from assets.ingest.macro.assets import macro
@@ -14,7 +15,7 @@ from assets.ingest.market.ohlcv import ohlcv
 from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
 from assets.signals.signals import signals
 from assets.training.forecasts import FORECAST_ASSETS
-from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job
+from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job, walk_forward_job
 from orchestration.resources import build_resources
 from orchestration.schedules import build_dex_schedule, build_nightly_schedule
 from orchestration.sensors import build_new_data_sensor
@@ -49,9 +50,9 @@ def build_definitions(settings: Settings) -> Definitions:
     ingest_keys = AssetSelection.groups(INGEST_GROUP).resolve(ALL_ASSETS)
     retrain_keys = AFTER_INGEST.resolve(ALL_ASSETS)
     return Definitions(
-        assets=ALL_ASSETS,
+        assets=[*ALL_ASSETS, walk_forward_asset(settings)],
         asset_checks=ALL_CHECKS,
-        jobs=[pipeline_job, dex_job],
+        jobs=[pipeline_job, dex_job, walk_forward_job],
         schedules=[build_nightly_schedule(settings), build_dex_schedule()],
         sensors=[build_new_data_sensor(sorted(ingest_keys), sorted(retrain_keys))],
         resources=build_resources(settings),

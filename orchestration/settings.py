@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,10 @@ TRAINING_PROFILE_ENV = "MAMBAQUANT_TRAINING_PROFILE"
 ARTIFACTS_DIR_ENV = "MAMBAQUANT_ARTIFACTS"
 SIGNAL_MODEL_ENV = "MAMBAQUANT_SIGNAL_MODEL"
 SIGNAL_STRATEGY_ENV = "MAMBAQUANT_SIGNAL_STRATEGY"
+WALK_FORWARD_MODEL_ENV = "MAMBAQUANT_WALK_FORWARD_MODEL"
+WALK_FORWARD_STEP_ENV = "MAMBAQUANT_WALK_FORWARD_STEP_DAYS"
+WALK_FORWARD_START_ENV = "MAMBAQUANT_WALK_FORWARD_START"
+WALK_FORWARD_END_ENV = "MAMBAQUANT_WALK_FORWARD_END"
 TRAINING_PROFILES = ("quick", "paper")
 FRED_API_KEY_ENV = "FRED_API_KEY"
 CRYPTOPANIC_TOKEN_ENV = "CRYPTOPANIC_TOKEN"
@@ -93,6 +98,12 @@ class Settings:
     # Which model's newest forecast, traded by which strategy, becomes the pushed signal.
     signal_model: str = "cryptomamba-v"
     signal_strategy: str = "smart"
+    # Walk-forward evaluation: which model is retrained every `step` days over which test days.
+    # The default span is the paper's validation and test years, the end of the shipped data.
+    walk_forward_model: str = "cryptomamba-v"
+    walk_forward_step_days: int = 30
+    walk_forward_start: date = date(2022, 10, 1)
+    walk_forward_end: date = date(2024, 9, 15)
 
     def __post_init__(self) -> None:
         if self.training_profile not in TRAINING_PROFILES:
@@ -117,7 +128,15 @@ class Settings:
             artifacts_dir=_path(environ.get(ARTIFACTS_DIR_ENV), None),
             signal_model=environ.get(SIGNAL_MODEL_ENV) or cls.signal_model,
             signal_strategy=environ.get(SIGNAL_STRATEGY_ENV) or cls.signal_strategy,
+            walk_forward_model=environ.get(WALK_FORWARD_MODEL_ENV) or cls.walk_forward_model,
+            walk_forward_step_days=int(environ.get(WALK_FORWARD_STEP_ENV) or cls.walk_forward_step_days),
+            walk_forward_start=_day(environ.get(WALK_FORWARD_START_ENV), cls.walk_forward_start),
+            walk_forward_end=_day(environ.get(WALK_FORWARD_END_ENV), cls.walk_forward_end),
         )
+
+
+def _day(value: str | None, default: date) -> date:
+    return date.fromisoformat(value) if value else default
 
 
 def _path(value: str | None, default: Path | None) -> Path | None:

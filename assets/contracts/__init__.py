@@ -11,6 +11,7 @@ from assets.contracts.predictions import PredictionsTable
 from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
 from assets.contracts.signals import SignalsTable
 from assets.contracts.training_runs import TrainingRunsTable
+from assets.contracts.walk_forward import WalkForwardTable
 
 __all__ = [
     "BacktestsTable",
@@ -27,4 +28,5 @@ __all__ = [
     "SentimentSeriesTable",
     "SignalsTable",
     "TrainingRunsTable",
+    "WalkForwardTable",
 ]

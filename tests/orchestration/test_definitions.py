@@ -20,6 +20,7 @@ EXPECTED_ASSETS = {
         "metrics",
         "backtests",
         "signals",
+        "walk_forward",
     )
 }
 
@@ -41,6 +42,8 @@ def test_definitions_bind_the_given_settings(settings):
     checkpoint = built.resources["training"].checkpoint("gru-v")
     assert checkpoint == settings.artifacts / "checkpoints/quick/gru-v.pt"
     assert built.resolve_job_def("pipeline_job") is not None
+    walk_forward = built.resolve_job_def("walk_forward_job")
+    assert walk_forward.partitions_def.get_partition_keys()[:2] == ["2022-10-01", "2022-10-31"]
     assert built.resolve_schedule_def("nightly_retraining").job_name == "pipeline_job"
     assert built.resolve_sensor_def("new_ingested_data").job_name == "pipeline_job"
 
@@ -57,6 +60,7 @@ def test_asset_groups_follow_the_pipeline_stages():
         **dict.fromkeys(MODEL_ASSETS, "training"),
         "metrics": "evaluation",
         "backtests": "evaluation",
+        "walk_forward": "evaluation",
         "signals": "signals",
     }
 

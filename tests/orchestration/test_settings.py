@@ -46,3 +46,22 @@ def test_training_profile_and_artifacts_folder(tmp_path: Path):
 def test_an_unknown_training_profile_names_the_variable():
     with pytest.raises(ValueError, match="MAMBAQUANT_TRAINING_PROFILE='fast': expected quick or paper"):
         Settings.from_env({"MAMBAQUANT_TRAINING_PROFILE": "fast"})
+
+
+def test_environment_chooses_the_signal_and_the_walk_forward_plan():
+    settings = Settings.from_env(
+        {
+            "MAMBAQUANT_SIGNAL_MODEL": "gru-v",
+            "MAMBAQUANT_SIGNAL_STRATEGY": "vanilla",
+            "MAMBAQUANT_WALK_FORWARD_MODEL": "arima",
+            "MAMBAQUANT_WALK_FORWARD_STEP_DAYS": "7",
+            "MAMBAQUANT_WALK_FORWARD_START": "2024-01-01",
+            "MAMBAQUANT_WALK_FORWARD_END": "2024-03-01",
+        }
+    )
+    assert (settings.signal_model, settings.signal_strategy) == ("gru-v", "vanilla")
+    assert (settings.walk_forward_model, settings.walk_forward_step_days) == ("arima", 7)
+    assert (settings.walk_forward_start.isoformat(), settings.walk_forward_end.isoformat()) == (
+        "2024-01-01",
+        "2024-03-01",
+    )
