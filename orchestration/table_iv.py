@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 import numba
+import numpy as np
 import pandas as pd
 import torch
 
@@ -22,7 +23,7 @@ from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.metadata import markdown_table
 from assets.validation import validate_rows
 from models.atomic import write_atomically
-from models.forecasters import Forecaster, PersistenceForecaster
+from models.forecasters import FitReport, Forecaster, PersistenceForecaster
 from models.metrics import forecast_errors
 from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster
 from models.samples import WindowSamples, build_window_samples
@@ -50,26 +51,36 @@ def paper_daily_bars(data_dir: Path) -> pd.DataFrame:
     return validate_rows(read_yahoo_daily(data_dir / BTC_USD_DAILY_FILE, "BTC-USD"), OhlcvTable).valid
 
 
-def reproduce(variants: list[str], profile: str, settings: Settings) -> pd.DataFrame:
-    """Train each variant (resuming from checkpoints) and score every model on the test split."""
-    bars = paper_daily_bars(settings.data_dir)
-    rows = [_row("persistence", PersistenceForecaster(), build_window_samples(bars, with_volume=False), None)]
-    for name in variants:
+def fitted_forecasts(
+    name: str, profile: str, settings: Settings, bars: pd.DataFrame
+) -> tuple[FitReport, WindowSamples, np.ndarray]:
+    """Fit one variant (resuming from its checkpoint under the artifacts folder) and forecast all samples."""
+    if name == "persistence":
+        forecaster: Forecaster = PersistenceForecaster()
+        samples = build_window_samples(bars, with_volume=False)
+        checkpoint = None
+    else:
         variant = ModelVariant.parse(name)
         samples = build_window_samples(bars, variant.with_volume)
         forecaster = build_forecaster(variant, profile)  # type: ignore[arg-type]
         checkpoint = settings.artifacts / "checkpoints" / profile / f"{name}.pt"
-        rows.append(_row(name, forecaster, samples, checkpoint))
+    report = forecaster.fit(samples, checkpoint)
+    return report, samples, forecaster.predict(samples)
+
+
+def reproduce(variants: list[str], profile: str, settings: Settings) -> pd.DataFrame:
+    """Train each variant (resuming from checkpoints) and score every model on the test split."""
+    bars = paper_daily_bars(settings.data_dir)
+    rows = []
+    for name in ["persistence", *variants]:
+        rows.append(_row(name, *fitted_forecasts(name, profile, settings, bars)))
         print(markdown_table(pd.DataFrame(rows[-1:])), flush=True)
     return pd.DataFrame(rows)
 
 
-def _row(
-    name: str, forecaster: Forecaster, samples: WindowSamples, checkpoint: Path | None
-) -> dict[str, object]:
-    report = forecaster.fit(samples, checkpoint)
+def _row(name: str, report: FitReport, samples: WindowSamples, predicted: np.ndarray) -> dict[str, object]:
     test = samples.in_split("test")
-    errors = forecast_errors(samples.target[test], forecaster.predict(samples)[test])
+    errors = forecast_errors(samples.target[test], predicted[test])
     paper = PAPER_TEST.get(name, ("",) * 3)  # persistence is not in the paper's table
     return {
         "model": name,
@@ -85,9 +96,10 @@ def _row(
     }
 
 
-def main() -> None:
+def parse_arguments(description: str) -> argparse.Namespace:
+    """The paper scripts' options (profile, models, threads), with threads and logging applied."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", choices=PROFILES, default="paper")
     parser.add_argument("--models", nargs="+", default=TABLE_IV_VARIANTS, metavar="NAME")
@@ -102,6 +114,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         numba.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return args
+
+
+def main() -> None:
+    args = parse_arguments(__doc__)
     settings = Settings.from_env()
     table = reproduce(args.models, args.profile, settings)
     persistence_rmse = float(table.loc[table["model"] == "persistence", "RMSE"].iloc[0])

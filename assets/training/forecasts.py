@@ -80,7 +80,7 @@ def forecast_asset(model: str) -> AssetsDefinition:
             stored = store_load(
                 conn,
                 "predictions",
-                _predictions(model, samples, predicted, context.run.run_id),
+                predictions_frame(model, samples, predicted, context.run.run_id),
                 PredictionsTable,
                 Partition({"model": model, "symbol": BTC_SYMBOL}),
             )
@@ -122,7 +122,7 @@ def forecast_asset(model: str) -> AssetsDefinition:
     return train_and_forecast
 
 
-def _predictions(model: str, samples: WindowSamples, predicted: np.ndarray, run_id: str) -> pd.DataFrame:
+def predictions_frame(model: str, samples: WindowSamples, predicted: np.ndarray, run_id: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "model": model,
