@@ -26,10 +26,12 @@ Three paths compute it and agree numerically; `selective_scan` picks one and log
 # A, B, C, D (and their gradients dA ...) are the paper's and mamba-ssm's names; F is torch's idiom.
 # ruff: noqa: N803, N806, N812
 
+import contextvars
 import logging
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -410,6 +412,23 @@ def _cuda_kernel() -> Callable[..., torch.Tensor] | None:
     return selective_scan_fn
 
 
+_HIGHER_ORDER = contextvars.ContextVar("selective_scan_higher_order", default=False)
+
+
+@contextmanager
+def differentiable_twice() -> Iterator[None]:
+    """Route scans through the reference loop, whose gradient is itself differentiable.
+
+    The compiled CPU path and the CUDA kernel compute their backward outside autograd, so a
+    gradient of a gradient (second-order MAML, `torch.func` transforms) must use the loop.
+    """
+    token = _HIGHER_ORDER.set(True)
+    try:
+        yield
+    finally:
+        _HIGHER_ORDER.reset(token)
+
+
 def selective_scan(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -423,6 +442,9 @@ def selective_scan(
 ) -> torch.Tensor:
     """y (batch, dim, length), as mamba-ssm's `selective_scan_fn`, on the fastest path for the device."""
     args = (u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    if _HIGHER_ORDER.get():
+        _announce(f"reference ({u.device.type}, differentiable twice)")
+        return selective_scan_reference(*args)
     if u.is_cuda:
         kernel = _cuda_kernel()
         # The CUDA kernel has no float64 instantiation; double precision is for checks, so the loop will do.

@@ -12,6 +12,7 @@ import torch
 from models import selective_scan as selective_scan_module
 from models.selective_scan import (
     CHECKPOINT_EVERY,
+    differentiable_twice,
     selective_scan,
     selective_scan_cpu,
     selective_scan_reference,
@@ -239,3 +240,18 @@ def test_cpu_scan_saves_no_per_step_state() -> None:
         selective_scan_cpu(**inputs)
     all_states_bytes = batch * dim * length * d_state * 8
     assert 0 < saved_bytes < all_states_bytes / 4
+
+
+def test_second_derivatives_through_the_reference_path_inside_differentiable_twice():
+    torch.manual_seed(0)
+    u = torch.randn(1, 4, 6, dtype=torch.float64, requires_grad=True)
+    delta = torch.rand(1, 4, 6, dtype=torch.float64)
+    A = -torch.rand(4, 3, dtype=torch.float64)
+    B = torch.randn(1, 3, 6, dtype=torch.float64)
+    C = torch.randn(1, 3, 6, dtype=torch.float64)
+    with differentiable_twice():
+        y = selective_scan(u, delta, A, B, C)
+        (gradient,) = torch.autograd.grad(y.square().sum(), u, create_graph=True)
+        (second,) = torch.autograd.grad(gradient.sum(), u)
+    assert torch.isfinite(second).all() and second.abs().sum() > 0
+    torch.testing.assert_close(y, selective_scan_reference(u, delta, A, B, C))
