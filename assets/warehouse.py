@@ -93,21 +93,21 @@ def replace_partition(
 
 def row_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     """Rows in `table`, or 0 when it does not exist yet."""
-    if not _table_exists(conn, table):
+    if not table_exists(conn, table):
         return 0
     return _scalar(conn, f'SELECT count(*) FROM "{table}"')
 
 
 def newest_value(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> object:
     """Largest value of `column` (the newest time), or None when the table is missing or empty."""
-    if not _table_exists(conn, table):
+    if not table_exists(conn, table):
         return None
     return _scalar(conn, f'SELECT max("{column}") FROM "{table}"')
 
 
 def quarantined_count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     """Rows of `table` currently held in quarantine (0 when nothing was ever quarantined)."""
-    if not _table_exists(conn, QUARANTINE_TABLE):
+    if not table_exists(conn, QUARANTINE_TABLE):
         return 0
     return _scalar(conn, f"SELECT count(*) FROM {QUARANTINE_TABLE} WHERE table_name = ?", [table])
 
@@ -132,7 +132,7 @@ def worst_load(conn: duckdb.DuckDBPyConnection, table: str) -> PartitionLoad | N
     Judged per partition, not over the table: a source that broke completely must show even when
     other sources fill the same table.
     """
-    if not _table_exists(conn, LOADS_TABLE):
+    if not table_exists(conn, LOADS_TABLE):
         return None
     found = conn.execute(
         f"SELECT partition_key, stored_rows, rejected_rows FROM {LOADS_TABLE} WHERE table_name = ? "
@@ -151,7 +151,7 @@ def read_table(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] |
     return frame
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
     return _scalar(conn, sql, [table]) > 0
 
@@ -163,7 +163,7 @@ def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | No
 
 def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Create the table from the contract-coerced frame, or check the stored one still matches it."""
-    if not _table_exists(conn, table):
+    if not table_exists(conn, table):
         conn.register("_incoming_schema", _as_arrow(frame))
         try:
             conn.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming_schema LIMIT 0')
