@@ -60,6 +60,35 @@ def equity_figure(curves: dict[str, pd.Series], title: str, start: float) -> byt
     return _render(draw, title, legend_columns=4)
 
 
+REGIME_COLOURS = ("#1e8e3e", "#f9ab00", "#d93025", "#9334e6", "#1a73e8")
+
+
+def regime_figure(ts: pd.Series, close: np.ndarray, regime: np.ndarray, title: str) -> bytes:
+    """Close price on a log scale, each bar coloured by its regime (0 = calmest)."""
+
+    def draw(axes: Axes) -> None:
+        for label in np.unique(regime):
+            mask = regime == label
+            colour = REGIME_COLOURS[int(label) % len(REGIME_COLOURS)]
+            axes.scatter(ts[mask], close[mask], s=1.5, color=colour, label=f"regime {label}")
+        axes.set_yscale("log")
+        axes.set_ylabel("close (log scale)")
+
+    return _render(draw, title, legend_columns=5)
+
+
+def lines_figure(curves: dict[str, pd.Series], title: str, x_label: str, y_label: str) -> bytes:
+    """One marked line per series over a shared x axis (e.g. query loss against adaptation steps)."""
+
+    def draw(axes: Axes) -> None:
+        for label, series in curves.items():
+            axes.plot(series.index, series.to_numpy(), marker="o", linewidth=1.2, label=label)
+        axes.set_xlabel(x_label)
+        axes.set_ylabel(y_label)
+
+    return _render(draw, title, legend_columns=3)
+
+
 def _render(draw: Callable[[Axes], None], title: str, legend_columns: int) -> bytes:
     figure, axes = plt.subplots(figsize=(11, 4.2), dpi=100)
     try:

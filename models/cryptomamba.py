@@ -84,8 +84,7 @@ class CryptoMamba(nn.Module):
         # The time-axis variant embeds each day's features; the faithful one reads the days as channels.
         self.embed = nn.Linear(num_features, hidden_dims[0]) if scan_axis == "time" else None
         self.stages = nn.ModuleList(
-            CBlock(dim, next_dim, blocks_per_stage, d_state)
-            for dim, next_dim in pairwise(hidden_dims)
+            CBlock(dim, next_dim, blocks_per_stage, d_state) for dim, next_dim in pairwise(hidden_dims)
         )
         # The published merge: one value per feature into the forecast.
         self.merge = nn.Linear(num_features, 1) if scan_axis == "features" else None
@@ -111,9 +110,7 @@ class CryptoMamba(nn.Module):
             [block.op.allocate_inference_cache(batch_size) for block in stage.blocks] for stage in self.stages
         ]
 
-    def step(
-        self, day: torch.Tensor, stream: list[list[tuple[torch.Tensor, torch.Tensor]]]
-    ) -> torch.Tensor:
+    def step(self, day: torch.Tensor, stream: list[list[tuple[torch.Tensor, torch.Tensor]]]) -> torch.Tensor:
         """One day's features (batch, features) -> the forecast made after that day (batch,).
 
         From fresh caches, feeding a window's days in order ends with `forward`'s forecast for it.

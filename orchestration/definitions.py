@@ -5,16 +5,20 @@ from datetime import timedelta
 from dagster import AssetChecksDefinition, AssetsDefinition, AssetSelection, Definitions
 
 from assets.checks import table_checks
+from assets.evaluation.adaptation import adaptation_report
 from assets.evaluation.backtests import backtests
 from assets.evaluation.metrics import metrics
 from assets.evaluation.walk_forward import walk_forward_asset
+from assets.features.assets import features
 from assets.features.labels import labels
 from assets.ingest.dex.assets import dex_bars, dex_trades
 from assets.ingest.macro.assets import macro
 from assets.ingest.market.ohlcv import ohlcv
 from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
+from assets.regimes.assets import regimes, tasks
 from assets.signals.signals import signals
 from assets.training.forecasts import FORECAST_ASSETS
+from assets.training.hypermamba import hypermamba_model
 from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job, walk_forward_job
 from orchestration.resources import build_resources
 from orchestration.schedules import build_dex_schedule, build_nightly_schedule
@@ -26,10 +30,15 @@ INGEST_ASSETS: list[AssetsDefinition] = [ohlcv, macro, sentiment_items, sentimen
 # What `pipeline_job` materializes.
 PIPELINE_ASSETS: list[AssetsDefinition] = [
     *INGEST_ASSETS,
+    features,
     labels,
+    regimes,
+    tasks,
     *FORECAST_ASSETS,
+    hypermamba_model,
     metrics,
     backtests,
+    adaptation_report,
     signals,
 ]
 ALL_ASSETS: list[AssetsDefinition] = [*PIPELINE_ASSETS, dex_trades, dex_bars]

@@ -55,6 +55,12 @@ class SignalResource(ConfigurableResource):
     strategy: str = Field(description="a backtest strategy: vanilla, smart, smart_w_short, classifier, kelly")
 
 
+class RegimeResource(ConfigurableResource):
+    """How regimes are segmented into tasks for the meta-learners."""
+
+    method: str = Field(description="'gmm' (causal mixture) or 'changepoint' (retrospective PELT)")
+
+
 class _OfflineFiles(ConfigurableResource):
     """A folder of real, published data files: the offline default of a stream."""
 
@@ -127,6 +133,7 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "training": TrainingResource(
             profile=settings.training_profile, artifacts_dir=str(settings.artifacts)
         ),
+        "regime_settings": RegimeResource(method=settings.regime_method),
         "signal_settings": SignalResource(model=settings.signal_model, strategy=settings.signal_strategy),
         "market_sources": MarketSources(data_dir=data_dir, binance_url=sources.binance_url),
         "macro_sources": MacroSources(

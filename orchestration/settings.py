@@ -25,6 +25,7 @@ TRAINING_PROFILE_ENV = "MAMBAQUANT_TRAINING_PROFILE"
 ARTIFACTS_DIR_ENV = "MAMBAQUANT_ARTIFACTS"
 SIGNAL_MODEL_ENV = "MAMBAQUANT_SIGNAL_MODEL"
 SIGNAL_STRATEGY_ENV = "MAMBAQUANT_SIGNAL_STRATEGY"
+REGIME_METHOD_ENV = "MAMBAQUANT_REGIME_METHOD"
 WALK_FORWARD_MODEL_ENV = "MAMBAQUANT_WALK_FORWARD_MODEL"
 WALK_FORWARD_STEP_ENV = "MAMBAQUANT_WALK_FORWARD_STEP_DAYS"
 WALK_FORWARD_START_ENV = "MAMBAQUANT_WALK_FORWARD_START"
@@ -98,6 +99,8 @@ class Settings:
     # Which model's newest forecast, traded by which strategy, becomes the pushed signal.
     signal_model: str = "cryptomamba-v"
     signal_strategy: str = "smart"
+    # How regimes are segmented: `gmm` (causal) or `changepoint` (retrospective PELT).
+    regime_method: str = "gmm"
     # Walk-forward evaluation: which model is retrained every `step` days over which test days.
     # The default span is the paper's validation and test years, the end of the shipped data.
     walk_forward_model: str = "cryptomamba-v"
@@ -128,6 +131,7 @@ class Settings:
             artifacts_dir=_path(environ.get(ARTIFACTS_DIR_ENV), None),
             signal_model=environ.get(SIGNAL_MODEL_ENV) or cls.signal_model,
             signal_strategy=environ.get(SIGNAL_STRATEGY_ENV) or cls.signal_strategy,
+            regime_method=environ.get(REGIME_METHOD_ENV) or cls.regime_method,
             walk_forward_model=environ.get(WALK_FORWARD_MODEL_ENV) or cls.walk_forward_model,
             walk_forward_step_days=int(environ.get(WALK_FORWARD_STEP_ENV) or cls.walk_forward_step_days),
             walk_forward_start=_day(environ.get(WALK_FORWARD_START_ENV), cls.walk_forward_start),

@@ -3,30 +3,36 @@
 from assets.contracts.backtests import BacktestsTable, EquityCurvesTable
 from assets.contracts.dex_bars import DexBarsTable
 from assets.contracts.dex_trades import DexTradesTable
+from assets.contracts.features import FeaturesTable
 from assets.contracts.live_forecasts import LiveForecastsTable
 from assets.contracts.macro import MacroTable
 from assets.contracts.metrics import MetricsTable
 from assets.contracts.ohlcv import OhlcvTable
 from assets.contracts.predictions import PredictionsTable
+from assets.contracts.regimes import AdaptationCurvesTable, RegimesTable, TasksTable
 from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
 from assets.contracts.signals import SignalsTable
 from assets.contracts.training_runs import TrainingRunsTable
 from assets.contracts.walk_forward import WalkForwardTable
 
 __all__ = [
+    "AdaptationCurvesTable",
     "BacktestsTable",
     "DexBarsTable",
     "DexTradesTable",
     "EquityCurvesTable",
     "FearGreedTable",
+    "FeaturesTable",
     "LiveForecastsTable",
     "MacroTable",
     "MetricsTable",
     "OhlcvTable",
     "PredictionsTable",
+    "RegimesTable",
     "SentimentItemsTable",
     "SentimentSeriesTable",
     "SignalsTable",
+    "TasksTable",
     "TrainingRunsTable",
     "WalkForwardTable",
 ]

@@ -18,7 +18,15 @@ from orchestration.resources import WarehouseResource
 
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
 SHOWN_COLUMNS = [
-    "model", "symbol", "split", "samples", "rmse", "mape", "mae", "directional_accuracy", "parameters",
+    "model",
+    "symbol",
+    "split",
+    "samples",
+    "rmse",
+    "mape",
+    "mae",
+    "directional_accuracy",
+    "parameters",
     "training_seconds",
 ]
 

@@ -1,0 +1,1 @@
+"""Market regimes and the meta-learning tasks built from them."""
