@@ -9,13 +9,15 @@ forecast on the query set? The meta-learners are trained the same way (HyperMamb
         loss    += L_query(theta_i')
     (theta, phi) <- Adam step of size beta on the mean query loss
 
-With `second_order` the inner gradient is differentiated through (torch.func.grad with the graph
-kept); otherwise it is treated as a constant (first-order MAML). Selection uses the validation tasks'
+With `second_order` the inner gradient is differentiated through (torch.func.grad over the reference
+scan, whose backward is itself differentiable); otherwise it is a constant (first-order MAML) and
+the compiled scan computes it. Selection uses the validation tasks'
 query loss, checked every `validate_every` iterations. Losses are MSE on returns in percent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import random
@@ -110,10 +112,12 @@ def adapt(
         def support_loss(trial: Weights, fixed: Weights = weights) -> torch.Tensor:
             return nn.functional.mse_loss(forecast(model, {**fixed, **trial}, inputs), targets)
 
-        with differentiable_twice():
-            gradients = torch.func.grad(support_loss)(subset)
-        if not second_order:
-            gradients = {name: gradient.detach() for name, gradient in gradients.items()}
+        if second_order:
+            with differentiable_twice():
+                gradients = torch.func.grad(support_loss)(subset)
+        else:  # a constant gradient: the compiled scan's own backward will do
+            values = torch.autograd.grad(support_loss(subset), list(subset.values()))
+            gradients = {name: value.detach() for name, value in zip(subset, values, strict=True)}
         norm = torch.sqrt(sum(gradient.square().sum() for gradient in gradients.values()))
         scale = torch.clamp(max_gradient_norm / (norm + 1e-12), max=1.0)
         weights = {**weights, **{name: subset[name] - lr * scale * gradients[name] for name in names}}
@@ -167,7 +171,7 @@ def meta_train(
                 model, learner.weights(task), names, task.support_x, task.support_y, config.inner_steps,
                 config.inner_lr, config.second_order, config.max_gradient_norm,
             )  # fmt: skip
-            with differentiable_twice():
+            with differentiable_twice() if config.second_order else contextlib.nullcontext():
                 losses.append(nn.functional.mse_loss(forecast(model, adapted, task.query_x), task.query_y))
         optimizer.zero_grad()
         torch.stack(losses).mean().backward()

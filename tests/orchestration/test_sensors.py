@@ -13,7 +13,18 @@ from orchestration.settings import Settings
 
 RETRAIN_KEYS = sorted(
     AssetKey(name)
-    for name in ["labels", "metrics", "backtests", "signals", *(asset_name(m) for m in PIPELINE_MODELS)]
+    for name in [
+        "labels",
+        "features",
+        "regimes",
+        "tasks",
+        "hypermamba_model",
+        "adaptation_report",
+        "metrics",
+        "backtests",
+        "signals",
+        *(asset_name(m) for m in PIPELINE_MODELS),
+    ]
 )
 
 
