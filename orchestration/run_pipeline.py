@@ -60,16 +60,17 @@ def main() -> int:
                 "SELECT symbol, ts, model, strategy, target_position, confidence FROM signals "
                 "ORDER BY generated_at DESC LIMIT 1",
             )
-        print("\nmetrics (MAPE in %):\n" + markdown_table(shown))
-        print("\nbalance from $100 (Table VI layout):\n" + markdown_table(balance_table(trading), "{:,.2f}"))
             adaptation = read_table(
                 conn, "SELECT learner, value AS steps, query_rmse FROM adaptation_curves WHERE axis = 'steps'"
             )
-        print("\nnewest signal:\n" + markdown_table(signal))
         steps = adaptation.pivot(index="learner", columns="steps", values="query_rmse").reset_index()
-        print("\nregime tasks, query RMSE (hourly return, %) by adaptation steps:\n" + markdown_table(
-            steps.rename(columns=str), "{:.4f}"
-        ))
+        print("\nmetrics (MAPE in %):\n" + markdown_table(shown))
+        print("\nbalance from $100 (Table VI layout):\n" + markdown_table(balance_table(trading), "{:,.2f}"))
+        print("\nnewest signal:\n" + markdown_table(signal))
+        print(
+            "\nregime tasks, query RMSE (hourly return, %) by adaptation steps:\n"
+            + markdown_table(steps.rename(columns=str), "{:.4f}")
+        )
     return 0 if succeeded else 1
 
 
