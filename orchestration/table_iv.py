@@ -117,6 +117,14 @@ def parse_arguments(description: str) -> argparse.Namespace:
     return args
 
 
+def publish(text: str, settings: Settings, name: str) -> None:
+    """Print a paper table and write it to the reports folder."""
+    print("\n" + text)
+    path = settings.artifacts / "reports" / name
+    write_atomically(path, lambda file: file.write(text.encode()))
+    print(f"written to {path}")
+
+
 def main() -> None:
     args = parse_arguments(__doc__)
     settings = Settings.from_env()
@@ -129,10 +137,7 @@ def main() -> None:
         + markdown_table(table, float_format="{:,.3f}")
         + "\n"
     )
-    print("\n" + text)
-    path = settings.artifacts / "reports" / "table_iv.md"
-    write_atomically(path, lambda file: file.write(text.encode()))
-    print(f"written to {path}")
+    publish(text, settings, "table_iv.md")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ import pandas as pd
 from assets.metadata import markdown_table
 from assets.training.forecasts import predictions_frame
 from backtest.experiments import PAPER_STRATEGIES, backtest_predictions, balance_table
-from models.atomic import write_atomically
 from orchestration.settings import Settings
-from orchestration.table_iv import fitted_forecasts, paper_daily_bars, parse_arguments
+from orchestration.table_iv import fitted_forecasts, paper_daily_bars, parse_arguments, publish
 
 # Test year, no fee, as published (paper, Table VI and Section V-C).
 PAPER_TEST_BALANCE = {
@@ -52,10 +51,7 @@ def main() -> None:
         + markdown_table(table, float_format="{:,.2f}")
         + "\n"
     )
-    print("\n" + text)
-    path = settings.artifacts / "reports" / "table_vi.md"
-    write_atomically(path, lambda file: file.write(text.encode()))
-    print(f"written to {path}")
+    publish(text, settings, "table_vi.md")
 
 
 if __name__ == "__main__":

@@ -64,15 +64,7 @@ def test_regimes_and_tasks_are_stored_and_plotted(regime_run):
 def test_adaptation_report_compares_every_learner_with_persistence(regime_run):
     settings, result, artifacts = regime_run
     curves = _read(settings, "SELECT * FROM adaptation_curves WHERE axis = 'steps'")
-    learners = {
-        "persistence",
-        "global",
-        "global_cryptomamba",
-        "fine_tune",
-        "maml",
-        "hypermaml_head",
-        "hypermamba",
-    }
+    learners = {"persistence", *meta_learning.LEARNER_KINDS}
     assert set(curves["learner"]) == learners
     assert sorted(curves["value"].unique().tolist()) == [0, 1, 2, 5, 10]
     metadata = result.asset_materializations_for_node("adaptation_report")[0].metadata
