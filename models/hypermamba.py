@@ -73,6 +73,13 @@ class HyperNetwork(nn.Module):
         self.body = nn.Sequential(nn.Linear(embedding, hidden), nn.Tanh(), nn.Linear(hidden, outputs))
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
+        if adapt == "head+ssm":
+            # As in LoRA: U starts at zero (no offset yet) but V does not, or U V^T would have no
+            # gradient in either factor and the SSM offset could never move.
+            rows, columns = self.x_proj_shape
+            v_bias = self.body[-1].bias[outputs - rank * columns :]
+            with torch.no_grad():
+                v_bias.normal_(0.0, columns**-0.5)
 
     @property
     def adapted_names(self) -> tuple[str, ...]:

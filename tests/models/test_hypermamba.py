@@ -102,3 +102,17 @@ def test_meta_training_and_checkpoint_round_trip(tmp_path):
 def test_unknown_meta_method_is_refused():
     with pytest.raises(ValueError, match="reptile"):
         meta_train("reptile", FEATURES, _tasks(2, 0), _tasks(1, 1), TINY)
+
+
+def test_the_ssm_offset_can_learn_from_its_zero_start():
+    torch.manual_seed(0)
+    model = RegimeMamba(FEATURES)
+    hyper = HyperNetwork(model, len(EMBEDDING_COLUMNS), adapt="head+ssm")
+    task = _tasks(1, seed=0)[0]
+    weights = hyper.task_weights(weights_of(model), task.embedding)
+    torch.testing.assert_close(weights[SSM_PROJECTION], weights_of(model)[SSM_PROJECTION])
+    torch.nn.functional.mse_loss(forecast(model, weights, task.query_x), task.query_y).backward()
+    rows, columns = hyper.x_proj_shape
+    head = model.head.in_features + 1
+    u_rows = slice(head, head + rows * hyper.rank)
+    assert hyper.body[-1].weight.grad[u_rows].abs().sum() > 0
