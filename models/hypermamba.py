@@ -76,7 +76,7 @@ class HyperNetwork(nn.Module):
         if adapt == "head+ssm":
             # As in LoRA: U starts at zero (no offset yet) but V does not, or U V^T would have no
             # gradient in either factor and the SSM offset could never move.
-            rows, columns = self.x_proj_shape
+            columns = self.x_proj_shape[1]
             v_bias = self.body[-1].bias[outputs - rank * columns :]
             with torch.no_grad():
                 v_bias.normal_(0.0, columns**-0.5)

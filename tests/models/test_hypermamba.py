@@ -112,7 +112,7 @@ def test_the_ssm_offset_can_learn_from_its_zero_start():
     weights = hyper.task_weights(weights_of(model), task.embedding)
     torch.testing.assert_close(weights[SSM_PROJECTION], weights_of(model)[SSM_PROJECTION])
     torch.nn.functional.mse_loss(forecast(model, weights, task.query_x), task.query_y).backward()
-    rows, columns = hyper.x_proj_shape
+    rows = hyper.x_proj_shape[0]
     head = model.head.in_features + 1
     u_rows = slice(head, head + rows * hyper.rank)
     assert hyper.body[-1].weight.grad[u_rows].abs().sum() > 0
