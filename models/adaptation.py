@@ -133,8 +133,5 @@ def query_trading(learners: dict[str, Learner | None], tasks: list[Task]) -> pd.
         hold = np.r_[1.0, np.full(len(close) - 1, np.nan)]
         returns["buy_and_hold"].append(run_backtest(bars, hold, exposure()).final_equity / 100 - 1)
     return pd.DataFrame(
-        [
-            {"learner": name, "mean query return": float(np.mean(values)), "tasks": len(values)}
-            for name, values in returns.items()
-        ]
+        [{"learner": name, "mean query return": float(np.mean(values))} for name, values in returns.items()]
     )
