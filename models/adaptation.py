@@ -64,11 +64,15 @@ def mean_with_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def steps_curve(learners: dict[str, Learner | None], tasks: list[Task]) -> pd.DataFrame:
+def steps_errors(learners: dict[str, Learner | None], tasks: list[Task]) -> dict[int, pd.DataFrame]:
+    """Per-task query RMSE at every budget of STEP_GRID; the curve and the paired test both read it."""
+    return {steps: per_task_rmse(learners, tasks, steps) for steps in STEP_GRID}
+
+
+def steps_curve(errors_by_steps: dict[int, pd.DataFrame]) -> pd.DataFrame:
     rows = []
-    for steps in STEP_GRID:
-        errors = per_task_rmse(learners, tasks, steps)
-        for name in learners:
+    for steps, errors in errors_by_steps.items():
+        for name in errors.columns:
             mean, low, high = mean_with_interval(errors[name].to_numpy())
             rows.append({"learner": name, "steps": steps, "query_rmse": mean, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
@@ -94,11 +98,13 @@ def recovery_bars(curve: pd.DataFrame) -> pd.Series:
     return pd.Series(recovered, name="bars_to_recover")
 
 
-def paired_comparison(learners: dict[str, Learner | None], tasks: list[Task]) -> pd.DataFrame:
-    """Each learner's per-task RMSE minus HyperMamba's (positive: HyperMamba better), at REPORT_STEPS."""
-    errors = per_task_rmse(learners, tasks, REPORT_STEPS)
+def paired_comparison(errors: pd.DataFrame) -> pd.DataFrame:
+    """Each learner's per-task RMSE minus HyperMamba's (positive: HyperMamba better).
+
+    `errors`: (tasks x learners) query RMSE, from `steps_errors(...)[REPORT_STEPS]`.
+    """
     rows = []
-    for name in learners:
+    for name in errors.columns:
         if name == REFERENCE:
             continue
         difference = (errors[name] - errors[REFERENCE]).to_numpy()

@@ -17,10 +17,12 @@ from assets.training.hypermamba import split_tasks
 from assets.warehouse import Partition
 from models.adaptation import (
     PERSISTENCE,
+    REPORT_STEPS,
     paired_comparison,
     query_trading,
     recovery_bars,
     steps_curve,
+    steps_errors,
     support_curve,
 )
 from models.atomic import write_atomically
@@ -36,10 +38,11 @@ def adaptation_report(
     learners, config = load_learners(training.checkpoint(f"hypermamba-{regime_settings.method}"))
     test = split_tasks(warehouse, regime_settings.method, config.max_tasks)["test"]
     everyone = {PERSISTENCE: None, **learners}
-    by_steps = steps_curve(everyone, test)
+    errors_by_steps = steps_errors(everyone, test)
+    by_steps = steps_curve(errors_by_steps)
     by_support = support_curve(everyone, test)
     comparison = (
-        paired_comparison(everyone, test)
+        paired_comparison(errors_by_steps[REPORT_STEPS])
         .merge(recovery_bars(by_support).rename_axis("learner").reset_index(), on="learner", how="outer")
         .merge(query_trading(everyone, test), on="learner", how="outer")
     )

@@ -23,14 +23,18 @@ START_BALANCE = 100.0
 PLOTTED_FEE_BPS = 0.0
 
 
-def read_predictions(warehouse: WarehouseResource) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stored forecasts, and the daily bars' open/high/low for stops and next-open fills."""
+def read_predictions(warehouse: WarehouseResource) -> pd.DataFrame:
+    """Every stored forecast with the close it was made at and the close it forecast."""
     with warehouse.get_connection() as conn:
-        predictions = read_table(
+        return read_table(
             conn, "SELECT model, symbol, split, ts, previous_close, actual, predicted FROM predictions"
         )
-        ohlc = read_table(conn, "SELECT symbol, ts, open, high, low FROM ohlcv WHERE interval = '1d'")
-    return predictions, ohlc
+
+
+def read_daily_ohlc(warehouse: WarehouseResource) -> pd.DataFrame:
+    """The daily bars' open/high/low, for stops and next-open fills."""
+    with warehouse.get_connection() as conn:
+        return read_table(conn, "SELECT symbol, ts, open, high, low FROM ohlcv WHERE interval = '1d'")
 
 
 @asset(
@@ -40,7 +44,7 @@ def read_predictions(warehouse: WarehouseResource) -> tuple[pd.DataFrame, pd.Dat
 )
 def backtests(warehouse: WarehouseResource, training: TrainingResource) -> MaterializeResult:
     """Each model's validation and test forecasts traded by each strategy, at fee 0 and 0.1%."""
-    predictions, ohlc = read_predictions(warehouse)
+    predictions, ohlc = read_predictions(warehouse), read_daily_ohlc(warehouse)
     summaries, curves = [], []
     for symbol, rows in predictions.groupby("symbol"):
         summary, curve = backtest_predictions(rows, ohlc[ohlc["symbol"] == symbol].drop(columns="symbol"))

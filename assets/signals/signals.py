@@ -33,7 +33,7 @@ def signals(warehouse: WarehouseResource, signal_settings: SignalResource) -> Ma
         raise ValueError(
             f"signal strategy {strategy!r} is unknown; expected one of {', '.join(STRATEGY_RULES)}"
         )
-    predictions, _ = read_predictions(warehouse)
+    predictions = read_predictions(warehouse)
     with warehouse.get_connection() as conn:
         live = read_table(conn, "SELECT * FROM live_forecasts WHERE model = ?", [model])
     if live.empty:

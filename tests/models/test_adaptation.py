@@ -56,9 +56,10 @@ def test_adapting_learner_improves_with_steps_and_wins_the_paired_comparison():
         ),
         "global": Learner("global", _Constant(0.0)),
     }
-    curve = adaptation.steps_curve(learners, tasks).set_index(["learner", "steps"])["query_rmse"]
+    errors = adaptation.steps_errors(learners, tasks)
+    curve = adaptation.steps_curve(errors).set_index(["learner", "steps"])["query_rmse"]
     assert curve[("hypermamba", 5)] < curve[("hypermamba", 0)] == curve[("global", 0)]
-    paired = adaptation.paired_comparison(learners, tasks).set_index("learner")
+    paired = adaptation.paired_comparison(errors[adaptation.REPORT_STEPS]).set_index("learner")
     assert paired.loc["global", "mean rmse minus hypermamba"] > 0
     assert paired.loc["global", "hypermamba better on"] == 1.0
 
