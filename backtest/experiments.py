@@ -112,6 +112,7 @@ def backtest_predictions(
     Buy-and-hold does not depend on the model, so it is reported once per split and fee.
     """
     summaries, curves = [], []
+    held: set[tuple[str, str]] = set()  # (symbol, split) whose buy-and-hold is already reported
     for (model, symbol), rows in predictions.groupby(["model", "symbol"], sort=True):
         spread = training_error_spread(rows)
         for split in splits:
@@ -120,17 +121,17 @@ def backtest_predictions(
                 continue
             track = forecast_track(split_rows, spread, ohlc)
             for rule in rules:
+                if rule == BUY_AND_HOLD:
+                    if (symbol, split) in held:
+                        continue
+                    held.add((symbol, split))
+                owner = "" if rule == BUY_AND_HOLD else model
                 for fee in fees_bps:
                     result = run_strategy(track, rule, EngineConfig(fee_bps=fee))
-                    owner = "" if rule == BUY_AND_HOLD else model
                     key = {"model": owner, "symbol": symbol, "split": split, "strategy": rule, "fee_bps": fee}
                     summaries.append({**key, **performance(result).as_dict()})
                     curves.append(pd.DataFrame({**key, "ts": track.bars.ts, "equity": result.equity[1:]}))
-    summary = pd.DataFrame(summaries).drop_duplicates(["model", "symbol", "split", "strategy", "fee_bps"])
-    curve = pd.concat(curves, ignore_index=True).drop_duplicates(
-        ["model", "symbol", "split", "strategy", "fee_bps", "ts"]
-    )
-    return summary.reset_index(drop=True), curve.reset_index(drop=True)
+    return pd.DataFrame(summaries), pd.concat(curves, ignore_index=True)
 
 
 def balance_table(
