@@ -1,0 +1,21 @@
+/* Anchor's framework error codes (anchor-lang's ErrorCode), used for the same failures an
+ * Anchor-Rust build would report, so clients decode both builds alike. The risk rules' own
+ * codes (6000 and up) come from the IDL through the generated idl.h. */
+#ifndef RISK_GUARD_ANCHOR_ERRORS_H
+#define RISK_GUARD_ANCHOR_ERRORS_H
+
+#define ANCHOR_INSTRUCTION_MISSING 100
+#define ANCHOR_INSTRUCTION_FALLBACK_NOT_FOUND 101
+#define ANCHOR_INSTRUCTION_DID_NOT_DESERIALIZE 102
+#define ANCHOR_CONSTRAINT_MUT 2000
+#define ANCHOR_CONSTRAINT_HAS_ONE 2001
+#define ANCHOR_CONSTRAINT_SEEDS 2006
+#define ANCHOR_ACCOUNT_DISCRIMINATOR_NOT_FOUND 3001
+#define ANCHOR_ACCOUNT_DISCRIMINATOR_MISMATCH 3002
+#define ANCHOR_ACCOUNT_DID_NOT_DESERIALIZE 3003
+#define ANCHOR_ACCOUNT_NOT_ENOUGH_KEYS 3005
+#define ANCHOR_ACCOUNT_OWNED_BY_WRONG_PROGRAM 3007
+#define ANCHOR_INVALID_PROGRAM_ID 3008
+#define ANCHOR_ACCOUNT_NOT_SIGNER 3010
+
+#endif
