@@ -151,7 +151,9 @@ def _check_timing(book: BookState, limits: RiskLimits, signal: Signal, now: int)
     oldest = _seconds_before(now, limits.max_staleness_secs)
     if signal.signal_ts < 0 or signal.signal_ts < oldest:
         raise RuleViolationError("SignalStale")
-    if book.last_sequence > 0 and signal.signal_ts < _i64(book.last_signal_ts + _i64(limits.min_interval_secs)):
+    if book.last_sequence == 0:
+        return
+    if signal.signal_ts < _i64(book.last_signal_ts + _i64(limits.min_interval_secs)):
         raise RuleViolationError("SignalTooFrequent")
 
 
@@ -225,7 +227,8 @@ def push_signal(
         _check_oracle(limits, signal, quote, now)
     equity = marked_equity(book, signal.price)
     day = signal.signal_ts // SECONDS_PER_DAY
-    day_start = equity if day > book.day else book.day_start_equity
+    # A new day starts from the last marked equity, so an overnight loss counts against the new day.
+    day_start = book.equity if day > book.day else book.day_start_equity
     high_water_mark = max(book.high_water_mark, equity)
     drawdown_hit = loss_limit_hit(high_water_mark, equity, limits.max_drawdown_bps)
     daily_loss_hit = loss_limit_hit(day_start, equity, limits.daily_loss_bps)

@@ -57,7 +57,8 @@ static u64 handle_push_signal(const Input *in) {
     i64 equity;
     TRY(marked_equity(book, signal->price, &equity));
     i64 day = (i64)((u64)signal->signal_ts / SECONDS_PER_DAY);
-    i64 day_start = day > book->day ? equity : book->day_start_equity;
+    /* A new day starts from the last marked equity, so an overnight loss counts against the new day. */
+    i64 day_start = day > book->day ? book->equity : book->day_start_equity;
     i64 high_water_mark = equity > book->high_water_mark ? equity : book->high_water_mark;
     bool drawdown_hit = loss_limit_hit(high_water_mark, equity, limits->max_drawdown_bps);
     bool daily_loss_hit = loss_limit_hit(day_start, equity, limits->daily_loss_bps);
