@@ -10,7 +10,20 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets.ingest.http import HttpClient
-from orchestration.settings import CRYPTOPANIC_TOKEN_ENV, FRED_API_KEY_ENV, Settings
+from onchain.client import Limits
+from onchain.deployment import open_local, open_rpc
+from onchain.jitter import SubmissionJitter
+from onchain.keeper import RiskGuard
+from onchain.keypairs import keypair_from_env
+from onchain.paper import PaperUnits, paper_limits
+from orchestration.settings import (
+    AUTHORITY_KEYPAIR_ENV,
+    CRYPTOPANIC_TOKEN_ENV,
+    FRED_API_KEY_ENV,
+    KEEPER_KEYPAIR_ENV,
+    LOCAL_CLUSTER,
+    Settings,
+)
 
 BTC_USD_DAILY_FILE = "btc_usd_daily_yahoo_2018-09-17_2024-09-16.csv"
 BTCUSDT_HOURLY_FILE = "btcusdt_1h_binance_2017-08-17_2022-06-15.csv.gz"
@@ -59,6 +72,52 @@ class RegimeResource(ConfigurableResource):
     """How regimes are segmented into tasks for the meta-learners."""
 
     method: str = Field(description="'gmm' (causal mixture) or 'changepoint' (retrospective PELT)")
+
+
+class RiskGuardResource(ConfigurableResource):
+    """Where the final asset pushes signals: the persistent in-process LiteSVM, or a cluster's RPC."""
+
+    cluster: str = Field(description="'local' (LiteSVM, state in a file), 'devnet', 'localnet' or an RPC URL")
+    state_path: str = Field(description="the local cluster's state file (accounts and clock)")
+    keys_dir: str = Field(description="where the local program id, authority and keeper keypairs are made")
+    program_id: str | None = Field(default=None, description="the deployed program on a real cluster")
+    authority_keypair: str | None = Field(default=None, description="keypair path or JSON (real cluster)")
+    keeper_keypair: str | None = Field(default=None, description="keypair path or JSON (real cluster)")
+    priority_fee_micro_lamports: int = 0
+    rpc_attempts: int = 5
+    submit_jitter_secs: float = 0.0
+    paper_capital_usd: float = 10_000.0
+    lot_size: float = 0.0001
+
+    @contextmanager
+    def open(self) -> Iterator[RiskGuard]:
+        """The risk guard for one run (a local cluster's state is saved when the block ends cleanly)."""
+        if self.cluster == LOCAL_CLUSTER:
+            with open_local(Path(self.state_path), Path(self.keys_dir)) as guard:
+                yield guard
+            return
+        # The values arrive through Dagster's EnvVar; parsing them names the variable in any error.
+        keys = {
+            AUTHORITY_KEYPAIR_ENV: self.authority_keypair or "",
+            KEEPER_KEYPAIR_ENV: self.keeper_keypair or "",
+        }
+        yield open_rpc(
+            self.cluster,
+            self.program_id,
+            keypair_from_env(AUTHORITY_KEYPAIR_ENV, keys),
+            keypair_from_env(KEEPER_KEYPAIR_ENV, keys),
+            priority_fee_micro_lamports=self.priority_fee_micro_lamports,
+            max_attempts=self.rpc_attempts,
+        )
+
+    def units(self) -> PaperUnits:
+        return PaperUnits(lot_size=self.lot_size)
+
+    def limits(self) -> Limits:
+        return paper_limits(self.paper_capital_usd, units=self.units())
+
+    def jitter(self) -> SubmissionJitter:
+        return SubmissionJitter(self.submit_jitter_secs)
 
 
 class _OfflineFiles(ConfigurableResource):
@@ -149,9 +208,27 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             cryptopanic_token=EnvVar(CRYPTOPANIC_TOKEN_ENV) if sources.has_cryptopanic_token else None,
             fear_greed_url=sources.fear_greed_url,
         ),
+        "risk_guard": _risk_guard(settings),
         "dex_sources": DexSources(
             rpc_url=sources.solana_rpc_url,
             pools=list(sources.dex_pools),
             trade_files_dir=str(sources.trade_files_dir) if sources.trade_files_dir else None,
         ),
     }
+
+
+def _risk_guard(settings: Settings) -> RiskGuardResource:
+    onchain = settings.onchain
+    return RiskGuardResource(
+        cluster=onchain.cluster,
+        state_path=str(onchain.state_path or settings.onchain_dir / "local_cluster.json"),
+        keys_dir=str(onchain.keys_dir or settings.onchain_dir / "keys"),
+        program_id=onchain.program_id,
+        authority_keypair=EnvVar(AUTHORITY_KEYPAIR_ENV) if onchain.has_authority_keypair else None,
+        keeper_keypair=EnvVar(KEEPER_KEYPAIR_ENV) if onchain.has_keeper_keypair else None,
+        priority_fee_micro_lamports=onchain.priority_fee_micro_lamports,
+        rpc_attempts=onchain.rpc_retries,
+        submit_jitter_secs=onchain.submit_jitter_secs,
+        paper_capital_usd=onchain.paper_capital_usd,
+        lot_size=onchain.lot_size,
+    )

@@ -30,6 +30,18 @@ WALK_FORWARD_MODEL_ENV = "MAMBAQUANT_WALK_FORWARD_MODEL"
 WALK_FORWARD_STEP_ENV = "MAMBAQUANT_WALK_FORWARD_STEP_DAYS"
 WALK_FORWARD_START_ENV = "MAMBAQUANT_WALK_FORWARD_START"
 WALK_FORWARD_END_ENV = "MAMBAQUANT_WALK_FORWARD_END"
+ONCHAIN_CLUSTER_ENV = "MAMBAQUANT_ONCHAIN_CLUSTER"
+ONCHAIN_STATE_ENV = "MAMBAQUANT_ONCHAIN_STATE"
+ONCHAIN_KEYS_ENV = "MAMBAQUANT_ONCHAIN_KEYS"
+PROGRAM_ID_ENV = "MAMBAQUANT_PROGRAM_ID"
+AUTHORITY_KEYPAIR_ENV = "MAMBAQUANT_AUTHORITY_KEYPAIR"
+KEEPER_KEYPAIR_ENV = "MAMBAQUANT_KEEPER_KEYPAIR"
+PRIORITY_FEE_ENV = "MAMBAQUANT_PRIORITY_FEE"
+RPC_RETRIES_ENV = "MAMBAQUANT_RPC_RETRIES"
+SUBMIT_JITTER_ENV = "MAMBAQUANT_SUBMIT_JITTER_SECS"
+PAPER_CAPITAL_ENV = "MAMBAQUANT_PAPER_CAPITAL_USD"
+LOT_SIZE_ENV = "MAMBAQUANT_LOT_SIZE"
+LOCAL_CLUSTER = "local"
 TRAINING_PROFILES = ("quick", "paper")
 FRED_API_KEY_ENV = "FRED_API_KEY"
 CRYPTOPANIC_TOKEN_ENV = "CRYPTOPANIC_TOKEN"
@@ -83,6 +95,49 @@ class OnlineSources:
 
 
 @dataclass(frozen=True)
+class OnchainSettings:
+    """Where signals are pushed: the in-process LiteSVM (default) or a cluster's RPC, and with which keys.
+
+    Locally the program id, authority and keeper are keypairs generated once under `keys_dir`
+    (default: `Settings.onchain_dir`, next to the warehouse, like the state file);
+    on devnet they come from the environment (a keypair file path or the JSON itself), never
+    from the repository.
+    """
+
+    cluster: str = LOCAL_CLUSTER
+    state_path: Path | None = None
+    keys_dir: Path | None = None
+    program_id: str | None = None
+    has_authority_keypair: bool = False
+    has_keeper_keypair: bool = False
+    priority_fee_micro_lamports: int = 0
+    rpc_retries: int = 5
+    submit_jitter_secs: float = 0.0
+    paper_capital_usd: float = 10_000.0
+    lot_size: float = 0.0001
+
+    @property
+    def is_local(self) -> bool:
+        return self.cluster == LOCAL_CLUSTER
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> OnchainSettings:
+        return cls(
+            cluster=environ.get(ONCHAIN_CLUSTER_ENV) or LOCAL_CLUSTER,
+            state_path=_path(environ.get(ONCHAIN_STATE_ENV), None),
+            keys_dir=_path(environ.get(ONCHAIN_KEYS_ENV), None),
+            program_id=environ.get(PROGRAM_ID_ENV) or None,
+            has_authority_keypair=bool(environ.get(AUTHORITY_KEYPAIR_ENV)),
+            has_keeper_keypair=bool(environ.get(KEEPER_KEYPAIR_ENV)),
+            priority_fee_micro_lamports=int(environ.get(PRIORITY_FEE_ENV) or cls.priority_fee_micro_lamports),
+            rpc_retries=int(environ.get(RPC_RETRIES_ENV) or cls.rpc_retries),
+            submit_jitter_secs=float(environ.get(SUBMIT_JITTER_ENV) or cls.submit_jitter_secs),
+            paper_capital_usd=float(environ.get(PAPER_CAPITAL_ENV) or cls.paper_capital_usd),
+            lot_size=float(environ.get(LOT_SIZE_ENV) or cls.lot_size),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one deployment of the pipeline."""
 
@@ -107,6 +162,8 @@ class Settings:
     walk_forward_step_days: int = 30
     walk_forward_start: date = date(2022, 10, 1)
     walk_forward_end: date = date(2024, 9, 15)
+    # The risk guard the final asset pushes signals to.
+    onchain: OnchainSettings = OnchainSettings()
 
     def __post_init__(self) -> None:
         if self.training_profile not in TRAINING_PROFILES:
@@ -116,6 +173,11 @@ class Settings:
     @property
     def artifacts(self) -> Path:
         return self.artifacts_dir or self.warehouse_path.parent / "artifacts"
+
+    @property
+    def onchain_dir(self) -> Path:
+        """The local cluster's state file and generated keys live here unless set (next to the warehouse)."""
+        return self.warehouse_path.parent / "onchain"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -136,6 +198,7 @@ class Settings:
             walk_forward_step_days=int(environ.get(WALK_FORWARD_STEP_ENV) or cls.walk_forward_step_days),
             walk_forward_start=_day(environ.get(WALK_FORWARD_START_ENV), cls.walk_forward_start),
             walk_forward_end=_day(environ.get(WALK_FORWARD_END_ENV), cls.walk_forward_end),
+            onchain=OnchainSettings.from_env(environ),
         )
 
 
