@@ -46,6 +46,10 @@ class PaperUnits:
     def usd(units: int) -> float:
         return units / QUOTE_UNITS_PER_USD
 
+    def price_usd(self, units_per_lot: int) -> float:
+        """USD per base unit of a price in quote units per lot (the inverse of `price_units`)."""
+        return units_per_lot / QUOTE_UNITS_PER_USD / self.lot_size
+
     @staticmethod
     def quote_units(usd: float) -> int:
         return round(usd * QUOTE_UNITS_PER_USD)

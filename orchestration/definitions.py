@@ -15,6 +15,8 @@ from assets.ingest.dex.assets import dex_bars, dex_trades
 from assets.ingest.macro.assets import macro
 from assets.ingest.market.ohlcv import ohlcv
 from assets.ingest.sentiment.assets import fear_greed, sentiment_items, sentiment_series
+from assets.onchain.ledger import paper_ledger
+from assets.onchain.signals import onchain_signals
 from assets.regimes.assets import regimes, tasks
 from assets.signals.signals import signals
 from assets.training.forecasts import FORECAST_ASSETS
@@ -40,6 +42,8 @@ PIPELINE_ASSETS: list[AssetsDefinition] = [
     backtests,
     adaptation_report,
     signals,
+    onchain_signals,
+    paper_ledger,
 ]
 ALL_ASSETS: list[AssetsDefinition] = [*PIPELINE_ASSETS, dex_trades, dex_bars]
 

@@ -8,6 +8,7 @@ from assets.contracts.live_forecasts import LiveForecastsTable
 from assets.contracts.macro import MacroTable
 from assets.contracts.metrics import MetricsTable
 from assets.contracts.ohlcv import OhlcvTable
+from assets.contracts.onchain import PaperLedgerTable, SignalTransactionsTable
 from assets.contracts.predictions import PredictionsTable
 from assets.contracts.regimes import AdaptationCurvesTable, RegimesTable, TasksTable
 from assets.contracts.sentiment import FearGreedTable, SentimentItemsTable, SentimentSeriesTable
@@ -27,10 +28,12 @@ __all__ = [
     "MacroTable",
     "MetricsTable",
     "OhlcvTable",
+    "PaperLedgerTable",
     "PredictionsTable",
     "RegimesTable",
     "SentimentItemsTable",
     "SentimentSeriesTable",
+    "SignalTransactionsTable",
     "SignalsTable",
     "TasksTable",
     "TrainingRunsTable",
