@@ -25,6 +25,8 @@ EXPECTED_ASSETS = {
         "metrics",
         "backtests",
         "signals",
+        "onchain_signals",
+        "paper_ledger",
         "walk_forward",
     )
 }
