@@ -48,6 +48,11 @@ def test_definitions_bind_the_given_settings(settings):
     )
     checkpoint = built.resources["training"].checkpoint("gru-v")
     assert checkpoint == settings.artifacts / "checkpoints/quick/gru-v.pt"
+    risk_guard = built.resources["risk_guard"]
+    assert (risk_guard.cluster, risk_guard.state_path) == (
+        "local",
+        str(settings.onchain_dir / "local_cluster.json"),
+    )
     assert built.resolve_job_def("pipeline_job") is not None
     walk_forward = built.resolve_job_def("walk_forward_job")
     assert walk_forward.partitions_def.get_partition_keys()[:2] == ["2022-10-01", "2022-10-31"]
@@ -74,6 +79,8 @@ def test_asset_groups_follow_the_pipeline_stages():
         "backtests": "evaluation",
         "walk_forward": "evaluation",
         "signals": "signals",
+        "onchain_signals": "onchain",
+        "paper_ledger": "onchain",
     }
 
 
