@@ -65,3 +65,32 @@ def test_environment_chooses_the_signal_and_the_walk_forward_plan():
         "2024-01-01",
         "2024-03-01",
     )
+
+
+def test_onchain_defaults_to_the_local_cluster_next_to_the_warehouse():
+    settings = Settings.from_env({})
+    assert settings.onchain.is_local and settings.onchain.program_id is None
+    assert settings.onchain_dir == PROJECT_ROOT / "var" / "onchain"
+
+
+def test_environment_points_the_keeper_at_devnet():
+    from orchestration.resources import build_resources
+
+    environ = {
+        "MAMBAQUANT_ONCHAIN_CLUSTER": "devnet",
+        "MAMBAQUANT_PROGRAM_ID": "11111111111111111111111111111112",
+        "MAMBAQUANT_KEEPER_KEYPAIR": "~/.config/solana/keeper.json",
+        "MAMBAQUANT_PRIORITY_FEE": "5000",
+        "MAMBAQUANT_SUBMIT_JITTER_SECS": "90",
+        "MAMBAQUANT_PAPER_CAPITAL_USD": "2500",
+    }
+    onchain = Settings.from_env(environ).onchain
+    assert (onchain.cluster, onchain.priority_fee_micro_lamports, onchain.submit_jitter_secs) == (
+        "devnet",
+        5000,
+        90,
+    )
+    assert onchain.has_keeper_keypair and not onchain.has_authority_keypair
+    resource = build_resources(Settings.from_env(environ))["risk_guard"]
+    assert resource.program_id == "11111111111111111111111111111112"
+    assert resource.limits().max_notional == 3_750_000_000  # 1.5x of $2,500 in micro-USD
