@@ -9,6 +9,7 @@ whoever runs the nightly job hunting through paths and variables.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from collections.abc import Mapping
@@ -107,3 +108,15 @@ def load_or_create(path: str | os.PathLike[str]) -> Keypair:
     keypair = Keypair()
     write_keypair(target, keypair)
     return keypair
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m onchain.keypairs PATH...`: print each keypair's public key, generating missing ones."""
+    parser = argparse.ArgumentParser(prog="python -m onchain.keypairs", description=main.__doc__)
+    parser.add_argument("paths", nargs="+", type=Path)
+    for path in parser.parse_args(argv).paths:
+        print(f"{load_or_create(path).pubkey()}  {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -137,3 +137,13 @@ def test_the_secret_never_lands_world_readable_even_briefly(
     monkeypatch.setattr(keypairs.os, "fdopen", spy)
     write_keypair(tmp_path / "k.json", Keypair())
     assert modes == [0o600]
+
+
+def test_the_command_prints_public_keys_and_creates_missing_files(tmp_path, capsys) -> None:
+    from onchain.keypairs import main
+
+    target = tmp_path / "keys" / "keeper-keypair.json"
+    main([str(target)])
+    main([str(target)])
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second and first.split()[0] == str(load_keypair(target).pubkey())
