@@ -34,6 +34,7 @@ MARKET_LEN = 16
 CONFIG_SEED = b"config"
 BOOK_SEED = b"book"
 DISCRIMINATOR_LEN = 8
+LOADER_V3 = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 # Anchor's framework error codes (100-5000) by number, from anchorpy's table; the keys are IntEnum
 # members whose names are Anchor's variant names.
@@ -133,6 +134,11 @@ class OracleQuote:
 _T = TypeVar("_T")
 
 
+def programdata_address(program_id: Pubkey) -> Pubkey:
+    """The ProgramData account the upgradeable loader keeps a program's code and upgrade authority in."""
+    return Pubkey.find_program_address([bytes(program_id)], LOADER_V3)[0]
+
+
 def load_idl(path: Path = IDL_PATH) -> Idl:
     return Idl.from_json(path.read_text(encoding="utf-8"))
 
@@ -218,7 +224,12 @@ class RiskGuardClient:
         return self._build(
             "initialize",
             [keeper, _as_dict(limits)],
-            {"config": self.config_address(), "authority": authority, "system_program": SYSTEM_PROGRAM_ID},
+            {
+                "config": self.config_address(),
+                "authority": authority,
+                "program_data": programdata_address(self.program_id),
+                "system_program": SYSTEM_PROGRAM_ID,
+            },
         )
 
     def set_limits(self, authority: Pubkey, limits: Limits) -> Instruction:

@@ -44,10 +44,10 @@ from solders.system_program import CreateAccountParams, create_account
 from solders.sysvar import CLOCK, RENT
 from solders.transaction import Transaction
 
+from onchain.client import LOADER_V3, programdata_address
 from onchain.cluster import Cluster, LocalCluster, RpcCluster, TxOutcome
 from onchain.keypairs import load_keypair
 
-LOADER_V3 = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 BUFFER_METADATA_SIZE = 37
 PROGRAM_ACCOUNT_SIZE = 36
 PROGRAMDATA_METADATA_SIZE = 45
@@ -68,10 +68,6 @@ class DeployError(RuntimeError):
 
 
 # --- account layouts ---------------------------------------------------------------------------
-
-
-def programdata_address(program_id: Pubkey) -> Pubkey:
-    return Pubkey.find_program_address([bytes(program_id)], LOADER_V3)[0]
 
 
 def _option_pubkey(key: Pubkey | None) -> bytes:

@@ -89,6 +89,40 @@ static u64 load_book(const Input *in, const Account *account, const Account *con
     return 0;
 }
 
+/* The upgradeable loader (BPFLoaderUpgradeab1e11111111111111111111111), which owns ProgramData. */
+static const Pubkey LOADER_V3_ID = {{0x02, 0xa8, 0xf6, 0x91, 0x4e, 0x88, 0xa1, 0xb0, 0xe2, 0x10, 0x15,
+                                     0x3e, 0xf7, 0x63, 0xae, 0x2b, 0x00, 0xc2, 0xb9, 0x3d, 0x16, 0xc1,
+                                     0x24, 0xd2, 0xc0, 0x53, 0x7a, 0x10, 0x04, 0x80, 0x00, 0x00}};
+#define PROGRAMDATA_TAG 3U
+#define PROGRAMDATA_AUTHORITY_OFFSET 13 /* u32 tag, u64 slot, then Option<Pubkey>'s tag byte */
+#define PROGRAMDATA_METADATA_SIZE 45
+
+/* `program_data` is this program's ProgramData account and names `authority` as its upgrade
+ * authority: only whoever deployed the program may create its config. */
+static u64 require_upgrade_authority(const Input *in, const Account *program_data, const Account *authority) {
+    if (!pubkey_eq(program_data->owner, &LOADER_V3_ID)) {
+        return ANCHOR_ACCOUNT_OWNED_BY_WRONG_PROGRAM;
+    }
+    SolSignerSeed seeds[1] = {{in->program_id->bytes, PUBKEY_BYTES}};
+    Pubkey expected;
+    u8 bump;
+    if (sol_try_find_program_address(seeds, 1, &LOADER_V3_ID, &expected, &bump) != 0 ||
+        !pubkey_eq(&expected, program_data->key)) {
+        return ANCHOR_CONSTRAINT_SEEDS;
+    }
+    const u8 *data = program_data->data;
+    if (*program_data->data_len < PROGRAMDATA_METADATA_SIZE || *(const u32 *)data != PROGRAMDATA_TAG) {
+        return ANCHOR_ACCOUNT_DID_NOT_DESERIALIZE;
+    }
+    int differs = 1;
+    if (data[PROGRAMDATA_AUTHORITY_OFFSET - 1] != 1 ||
+        sol_memcmp_(data + PROGRAMDATA_AUTHORITY_OFFSET, authority->key->bytes, PUBKEY_BYTES, &differs) != 0 ||
+        differs != 0) {
+        return ERROR_NOT_UPGRADE_AUTHORITY;
+    }
+    return 0;
+}
+
 static inline u64 require_system_program(const Account *account) {
     return pubkey_is_zero(account->key) ? 0 : ANCHOR_INVALID_PROGRAM_ID;
 }

@@ -168,7 +168,14 @@ def test_initialize_bytes_and_accounts(client: RiskGuardClient) -> None:
     assert bytes(ix.data) == ix_discriminator("initialize") + _args(
         "initialize", {"keeper": keeper, "limits": LIMITS}
     )
-    keys = {"config": client.config_address(), "authority": authority, "system_program": SYSTEM_PROGRAM_ID}
+    loader = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
+    program_data = Pubkey.find_program_address([bytes(client.program_id)], loader)[0]
+    keys = {
+        "config": client.config_address(),
+        "authority": authority,
+        "program_data": program_data,
+        "system_program": SYSTEM_PROGRAM_ID,
+    }
     assert list(ix.accounts) == _expected_metas("initialize", keys)
     # The authority pays for the config account: it must be a writable signer.
     assert ix.accounts[1] == AccountMeta(authority, is_signer=True, is_writable=True)

@@ -31,8 +31,8 @@ def local_guard(program: bytes) -> RiskGuard:
     program_id = Pubkey.new_unique()
     client = RiskGuardClient(program_id)
     cluster = LocalCluster(error_namer=client.error_name)
-    deploy_local(cluster, program_id, program)
     authority, keeper = Keypair(), Keypair()
+    deploy_local(cluster, program_id, program, upgrade_authority=authority.pubkey())
     for key in (authority, keeper):
         cluster.airdrop(key.pubkey(), 10 * SOL)
     cluster.set_time(START_TIME)
@@ -82,11 +82,11 @@ def test_the_same_keeper_runs_over_json_rpc(program: bytes) -> None:
     """devnet by configuration: the RPC cluster under the same keeper code, against an RPC test double."""
     with FakeRpcServer() as server:
         program_id = Pubkey.new_unique()
-        deploy_local(server.node.svm, program_id, program)
+        authority, keeper = Keypair(), Keypair()
+        deploy_local(server.node.svm, program_id, program, upgrade_authority=authority.pubkey())
         clock = server.node.svm.get_clock()
         clock.unix_timestamp = START_TIME
         server.node.svm.set_clock(clock)
-        authority, keeper = Keypair(), Keypair()
         for key in (authority, keeper):
             server.node.svm.airdrop(key.pubkey(), 10 * SOL)
         guard = open_rpc(server.url, str(program_id), authority, keeper, priority_fee_micro_lamports=1_000)

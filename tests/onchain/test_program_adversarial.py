@@ -7,7 +7,7 @@ import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from onchain.client import Limits
+from onchain.client import LOADER_V3, Limits, programdata_address
 from tests.onchain.guard import CAPITAL, DEFAULT_LIMITS, PRICE, Guard, rejected_with
 
 I64_MIN, I64_MAX, U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -189,3 +189,15 @@ def test_limits_at_their_extremes_are_stored_exactly(guard: Guard) -> None:
     guard.expect_ok(guard.admin(guard.client.set_limits(guard.authority.pubkey(), extreme)))
     assert guard.client.decode_config(guard.config_data()).limits == extreme
     guard.expect_ok(guard.signal(DEFAULT_LIMITS.max_position))
+
+
+def test_only_the_upgrade_authority_initializes_the_config(program: bytes) -> None:
+    fresh = Guard(program, ready=False)
+    squatter = fresh.client.initialize(fresh.outsider.pubkey(), fresh.outsider.pubkey(), DEFAULT_LIMITS)
+    assert rejected_with(fresh.send(squatter, fresh.outsider), "NotUpgradeAuthority")
+    initialize = fresh.client.initialize(fresh.authority.pubkey(), fresh.keeper.pubkey(), DEFAULT_LIMITS)
+    program_data = fresh.cluster.account(programdata_address(fresh.client.program_id)) or b""
+    for owner, error in ((None, "AccountOwnedByWrongProgram"), (LOADER_V3, "ConstraintSeeds")):
+        copy = fresh.put_account(Pubkey.new_unique(), program_data, owner=owner)
+        assert rejected_with(fresh.admin(_swap(fresh, initialize, 2, copy, writable=False)), error)
+    fresh.expect_ok(fresh.admin(initialize))

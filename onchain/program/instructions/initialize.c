@@ -1,20 +1,23 @@
-/* initialize(keeper, limits): creates the config PDA (seeds ["config"]), paid by the authority. */
+/* initialize(keeper, limits): creates the config PDA (seeds ["config"]), paid by the authority, who
+ * must be the program's upgrade authority (accounts: config, authority, program data, system program). */
 
 static u64 handle_initialize(const Input *in) {
     if (in->data_len < INITIALIZE_ARGS_SIZE) {
         return ANCHOR_INSTRUCTION_DID_NOT_DESERIALIZE;
     }
     const InitializeArgs *args = (const InitializeArgs *)(in->data + sizeof(u64));
-    if (in->account_count < 3) {
+    if (in->account_count < 4) {
         return ANCHOR_ACCOUNT_NOT_ENOUGH_KEYS;
     }
     const Account *config_account = &in->accounts[0];
     const Account *authority = &in->accounts[1];
-    const Account *system_program = &in->accounts[2];
+    const Account *program_data = &in->accounts[2];
+    const Account *system_program = &in->accounts[3];
     TRY(require_writable(config_account));
     TRY(require_signer(authority));
     TRY(require_writable(authority));
     TRY(require_system_program(system_program));
+    TRY(require_upgrade_authority(in, program_data, authority));
     u8 bump;
     SolSignerSeed seeds[2] = {{(const u8 *)CONFIG_SEED, sizeof(CONFIG_SEED) - 1}, {&bump, 1}};
     TRY(require_canonical_pda(in, seeds, 1, config_account, &bump));
