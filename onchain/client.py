@@ -14,7 +14,6 @@ an in-process LiteSVM).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,7 +28,8 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-IDL_PATH = Path(__file__).resolve().parent / "idl" / "risk_guard.json"
+from onchain.build import IDL_PATH
+
 MARKET_LEN = 16
 CONFIG_SEED = b"config"
 BOOK_SEED = b"book"
@@ -334,8 +334,3 @@ class RiskGuardClient:
     def error_codes(self) -> dict[str, int]:
         """The IDL's error names to codes (tests and callers compare outcomes by name)."""
         return {name: code for code, name in self._error_names.items()}
-
-
-def idl_json(path: Path = IDL_PATH) -> dict[str, Any]:
-    """The raw IDL JSON (for tests that check the client against the IDL independently of anchorpy)."""
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
+from onchain.build import load_idl as load_idl_json
 from onchain.client import (
     AccountDecodeError,
     Book,
@@ -28,13 +29,12 @@ from onchain.client import (
     Limits,
     OracleQuote,
     RiskGuardClient,
-    idl_json,
     market_bytes,
     market_symbol,
 )
 from onchain.cluster import describe_error
 
-RAW_IDL = idl_json()
+RAW_IDL = load_idl_json()
 PROGRAM_ID = Pubkey.from_string("RiskGuard1111111111111111111111111111111111")
 _INT_FORMATS = {
     "u8": "<B",
