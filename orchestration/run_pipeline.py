@@ -63,10 +63,18 @@ def main() -> int:
             adaptation = read_table(
                 conn, "SELECT learner, value AS steps, query_rmse FROM adaptation_curves WHERE axis = 'steps'"
             )
+            pushed = read_table(
+                conn,
+                "SELECT t.symbol, t.target_lots, t.accepted, t.error_name, t.compute_units, l.position_lots, "
+                "l.equity, l.halted FROM signal_transactions t JOIN paper_ledger l USING (symbol, cluster) "
+                "WHERE t.run_id = ? AND l.as_of = (SELECT max(as_of) FROM paper_ledger)",
+                [results[0].run_id],
+            )
         steps = adaptation.pivot(index="learner", columns="steps", values="query_rmse").reset_index()
         print("\nmetrics (MAPE in %):\n" + markdown_table(shown))
         print("\nbalance from $100 (Table VI layout):\n" + markdown_table(balance_table(trading), "{:,.2f}"))
         print("\nnewest signal:\n" + markdown_table(signal))
+        print("\nsignal pushed on chain, and the book read back (USD):\n" + markdown_table(pushed))
         print(
             "\nregime tasks, query RMSE (hourly return, %) by adaptation steps:\n"
             + markdown_table(steps.rename(columns=str), "{:.4f}")

@@ -13,6 +13,11 @@ def test_main_materializes_everything_and_prints_the_summary(settings, monkeypat
     assert "| ohlcv | ohlcv | 44478 | 0 |  |" in out  # Yahoo daily + Binance hourly
     assert "dex_trades, dex_bars: not run (no DEX source configured" in out
     assert "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in out
+    on_chain = out.split("signal pushed on chain, and the book read back (USD):\n")[1].splitlines()
+    assert on_chain[0] == (
+        "| symbol | target_lots | accepted | error_name | compute_units | position_lots | equity | halted |"
+    )
+    assert on_chain[2].startswith("| BTC-USD |") and "| True |" in on_chain[2]
     assert settings.warehouse_path.is_file()
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         [run] = instance.get_runs()
