@@ -36,9 +36,9 @@ from solders.transaction_metadata import TransactionMetadata
 
 from assets.metadata import markdown_table
 from onchain.build import compile_program
-from onchain.client import Limits, OracleQuote, RiskGuardClient
-from onchain.cluster import LocalCluster, TxOutcome
-from onchain.deploy import deploy_local
+from onchain.client import Limits, OracleQuote
+from onchain.cluster import TxOutcome
+from onchain.deployment import local_guard
 from onchain.linker import ElfFile
 
 TARGET_PUSH_SIGNAL_CU = 2_000
@@ -93,12 +93,8 @@ class Deployment:
     now: int = START_TIME
 
     def __post_init__(self) -> None:
-        program_id = _keypair(3).pubkey()
-        self.client = RiskGuardClient(program_id)
-        self.cluster = LocalCluster(error_namer=self.client.error_name)
-        deploy_local(self.cluster, program_id, self.program, upgrade_authority=self.authority.pubkey())
-        for keypair in (self.authority, self.keeper):
-            self.cluster.airdrop(keypair.pubkey(), LAMPORTS)
+        deployed = local_guard(_keypair(3).pubkey(), self.authority, self.keeper, program=self.program)
+        self.client, self.cluster = deployed.client, deployed.cluster
         self.cluster.set_time(self.now)
         self.limits = LIMITS
         if self.with_oracle:

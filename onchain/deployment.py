@@ -33,19 +33,37 @@ def open_local(state_path: Path, keys_dir: Path) -> Iterator[RiskGuard]:
     program_keypair = load_or_create(keys_dir / "program-keypair.json")
     authority = load_or_create(keys_dir / "authority-keypair.json")
     keeper = load_or_create(keys_dir / "keeper-keypair.json")
-    client = RiskGuardClient(program_keypair.pubkey())
+    guard = local_guard(program_keypair.pubkey(), authority, keeper, state_path=state_path)
+    yield guard
+    guard.cluster.save()
+
+
+def local_guard(
+    program_id: Pubkey,
+    authority: Keypair,
+    keeper: Keypair,
+    *,
+    state_path: Path | None = None,
+    program: bytes | None = None,
+) -> RiskGuard:
+    """The risk guard on an in-process LiteSVM (a `LocalCluster`, restored from `state_path` if it exists).
+
+    `program` (by default the one built from source now) is deployed unless the same bytes already
+    are, with `authority` as its upgrade authority, and both keys are funded for fees and rent.
+    """
+    client = RiskGuardClient(program_id)
     cluster = LocalCluster(state_path, error_namer=client.error_name)
-    _install_program(cluster, program_keypair.pubkey(), authority.pubkey())
+    _install_program(
+        cluster, program_id, authority.pubkey(), compile_program() if program is None else program
+    )
     for keypair in (authority, keeper):
         if cluster.balance(keypair.pubkey()) < LOCAL_LAMPORTS // 2:
             cluster.airdrop(keypair.pubkey(), LOCAL_LAMPORTS)
-    yield RiskGuard(cluster, client, authority, keeper)
-    cluster.save()
+    return RiskGuard(cluster, client, authority, keeper)
 
 
-def _install_program(cluster: LocalCluster, program_id: Pubkey, authority: Pubkey) -> None:
-    """Deploy the freshly built program unless the same bytes are already deployed there."""
-    program = compile_program()
+def _install_program(cluster: LocalCluster, program_id: Pubkey, authority: Pubkey, program: bytes) -> None:
+    """Deploy `program` unless the same bytes are already deployed there."""
     deployed = cluster.account(programdata_address(program_id))
     if deployed is not None and deployed[PROGRAMDATA_METADATA_SIZE:] == program:
         return

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -45,36 +45,49 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-class ScriptedHttpServer:
-    """Start with `with ScriptedHttpServer() as server:`; `server.url` is its base URL."""
+class LoopbackHttpServer:
+    """A threaded HTTP server on 127.0.0.1 for the length of a `with` block; `url` is its base URL.
+
+    Subclasses answer requests through the handler class `_handler_class` returns.
+    """
 
     def __init__(self) -> None:
-        self._scripts: dict[str, list[ScriptedResponse | Any]] = defaultdict(list)
-        self._lock = threading.Lock()
-        self.requests: list[RecordedRequest] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         # A short poll interval: shutdown() waits up to one interval, once per test.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def script(self, path: str, *responses: ScriptedResponse | Any) -> None:
-        """Queue responses for `path`; a plain value is sent as a 200 with that body."""
-        with self._lock:
-            self._scripts[path].extend(responses)
-
-    def __enter__(self) -> ScriptedHttpServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ScriptedHttpServer(LoopbackHttpServer):
+    """Start with `with ScriptedHttpServer() as server:`; `server.url` is its base URL."""
+
+    def __init__(self) -> None:
+        self._scripts: dict[str, list[ScriptedResponse | Any]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self.requests: list[RecordedRequest] = []
+        super().__init__()
+
+    def script(self, path: str, *responses: ScriptedResponse | Any) -> None:
+        """Queue responses for `path`; a plain value is sent as a 200 with that body."""
+        with self._lock:
+            self._scripts[path].extend(responses)
 
     def _next_response(self, path: str) -> ScriptedResponse:
         with self._lock:

@@ -9,7 +9,7 @@ no forks, votes or leaders: every accepted transaction is its own "block" and is
 Faults a real node shows are injectable: HTTP 503s, a BlockhashNotFound preflight, or a transaction
 that is accepted but never lands while the block height runs past its blockhash.
 `tests/http_server.py` replays fixed responses per path; this needs answers computed per request
-(signatures, account state), so it is a separate server.
+(signatures, account state), so it shares only the loopback server's lifecycle with it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from solders.litesvm import LiteSVM
@@ -33,6 +33,8 @@ from solders.transaction_status import (
     TransactionErrorFieldless,
     TransactionErrorInstructionError,
 )
+
+from tests.http_server import LoopbackHttpServer
 
 BLOCKHASH_VALIDITY = 150  # blocks a blockhash stays valid for, as on mainnet
 
@@ -240,28 +242,12 @@ def _preflight_failure(message: str, err: Any, logs: list[str], units: int) -> _
     return _RpcError(-32002, message, data)
 
 
-class FakeRpcServer:
+class FakeRpcServer(LoopbackHttpServer):
     """`with FakeRpcServer() as server:` - `server.url` for `RpcCluster`, `server.node` for the state."""
 
     def __init__(self, node: FakeRpcNode | None = None) -> None:
         self.node = node or FakeRpcNode()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeRpcServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def _answer(self, request: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         node = self.node

@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 
 from onchain.client import Book, Limits, OracleQuote, RiskGuardClient
 from onchain.cluster import LocalCluster, TxOutcome
-from onchain.deploy import deploy_local
+from onchain.deployment import local_guard
 
 START_TIME = 1_700_000_000
 MARKET = "BTCUSDT"
@@ -55,12 +55,9 @@ class Guard:
     sequence: int = 0
 
     def __post_init__(self) -> None:
-        program_id = Pubkey.new_unique()
-        self.client = RiskGuardClient(program_id)
-        self.cluster = LocalCluster(error_namer=self.client.error_name)
-        deploy_local(self.cluster, program_id, self.program, upgrade_authority=self.authority.pubkey())
-        for keypair in (self.authority, self.keeper, self.outsider):
-            self.cluster.airdrop(keypair.pubkey(), LAMPORTS)
+        deployed = local_guard(Pubkey.new_unique(), self.authority, self.keeper, program=self.program)
+        self.client, self.cluster = deployed.client, deployed.cluster
+        self.cluster.airdrop(self.outsider.pubkey(), LAMPORTS)
         self.cluster.set_time(START_TIME)
         if not self.ready:
             return

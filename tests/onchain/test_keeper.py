@@ -8,8 +8,7 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from onchain.client import RiskGuardClient
-from onchain.cluster import LocalCluster
+from onchain import deployment
 from onchain.deploy import deploy_local
 from onchain.deployment import open_rpc
 from onchain.keeper import RiskGuard, RiskGuardSetupError
@@ -28,15 +27,9 @@ def _order(sequence: int = 1, target: int = 100, ts: int = START_TIME) -> Signal
 
 @pytest.fixture
 def local_guard(program: bytes) -> RiskGuard:
-    program_id = Pubkey.new_unique()
-    client = RiskGuardClient(program_id)
-    cluster = LocalCluster(error_namer=client.error_name)
-    authority, keeper = Keypair(), Keypair()
-    deploy_local(cluster, program_id, program, upgrade_authority=authority.pubkey())
-    for key in (authority, keeper):
-        cluster.airdrop(key.pubkey(), 10 * SOL)
-    cluster.set_time(START_TIME)
-    return RiskGuard(cluster, client, authority, keeper)
+    guard = deployment.local_guard(Pubkey.new_unique(), Keypair(), Keypair(), program=program)
+    guard.cluster.set_time(START_TIME)
+    return guard
 
 
 def test_setup_is_idempotent_and_follows_the_settings(local_guard: RiskGuard) -> None:
