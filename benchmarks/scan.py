@@ -4,7 +4,7 @@ Run: `.venv/bin/python -m benchmarks.scan [--quick] [--lengths 14 128] [--states
 or `--small` for the per-call table described below.
 Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float32, for
 
-* ours: `models.selective_scan.selective_scan_cpu` (numba loops, chunk checkpoints);
+* ours: `models.selective_scan.selective_scan_cpu` (C loops built for the host, chunk checkpoints);
 * loop: `selective_scan_reference`, the sequential PyTorch loop, differentiated by autograd;
 * pscan: mambapy's `selective_scan` (materialised (B, L, D, N) tensors + its Blelloch `pscan`);
 * mamba-ssm ref: mamba-ssm's `selective_scan_ref`, where mamba-ssm imports (never on a CPU-only host).
@@ -107,7 +107,7 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
 
     torch.set_num_threads(THREADS)
     try:
-        _case(path, 3, 2)()  # imports, numba's compile (or cache load), allocator warm-up
+        _case(path, 3, 2)()  # imports, the kernels' build (or cache load), allocator warm-up
     except (ImportError, ModuleNotFoundError):
         return {"error": "not importable"}
     run = _case(path, length, d_state)

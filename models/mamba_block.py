@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.cpu_scan_library import cpu_kernel, cpu_kernels_available, pointer
 from models.selective_scan import selective_scan, selective_state_step
 
 DT_MIN = 0.001
@@ -151,10 +152,14 @@ class Mamba(nn.Module):
         """One new bar (batch, 1, d_model) -> its output (batch, 1, d_model) in O(1).
 
         The caches are updated in place, as mamba-ssm does, and returned for convenience: conv_state holds
-        the last d_conv conv inputs, ssm_state the scan's hidden state.
+        the last d_conv conv inputs, ssm_state the scan's hidden state. Below is the readable path; for
+        inference on the CPU the same arithmetic runs as one C call (`_step_in_c`), since at batch 1 the
+        thirty-odd small torch operations of a step cost far more than their arithmetic.
         """
         if hidden_states.shape[1] != 1:
             raise ValueError(f"step takes one bar at a time; got length {hidden_states.shape[1]}")
+        if self._can_step_in_c(hidden_states, conv_state, ssm_state):
+            return self._step_in_c(hidden_states, conv_state, ssm_state)
         x, z = self.in_proj(hidden_states.squeeze(1)).chunk(2, dim=-1)  # each (batch, d_inner)
         conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
         conv_state[:, :, -1] = x
@@ -177,3 +182,37 @@ class Mamba(nn.Module):
         )
         ssm_state.copy_(new_ssm_state)
         return self.out_proj(y).unsqueeze(1), conv_state, ssm_state
+
+    def _can_step_in_c(self, hidden_states: torch.Tensor, *caches: torch.Tensor) -> bool:
+        """The C step serves inference only (it has no backward), on CPU tensors of the model's dtype;
+        it writes the caches in place, so they must be contiguous."""
+        dtype = self.in_proj.weight.dtype
+        return (
+            not torch.is_grad_enabled()
+            and hidden_states.device.type == "cpu"
+            and dtype in (torch.float32, torch.float64)
+            and all(t.dtype == dtype for t in (hidden_states, *caches))
+            and all(cache.is_contiguous() for cache in caches)
+            and cpu_kernels_available()
+        )
+
+    def _step_in_c(
+        self, hidden_states: torch.Tensor, conv_state: torch.Tensor, ssm_state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`step` in one call of cpu_scan.c's `mamba_step`, which updates both caches in place."""
+        batch = hidden_states.shape[0]
+        out = hidden_states.new_empty(batch, 1, self.d_model)
+        # Held here, so the temporaries (A, contiguous copies) outlive the call that reads them.
+        tensors = [
+            t if t is None else t.contiguous()
+            for t in (
+                hidden_states, conv_state, ssm_state, self.in_proj.weight, self.in_proj.bias,
+                self.conv1d.weight, self.conv1d.bias, self.x_proj.weight, self.dt_proj.weight,
+                self.dt_proj.bias, self._A(), self.D, self.out_proj.weight, self.out_proj.bias,
+            )
+        ]  # fmt: skip
+        cpu_kernel("mamba_step", out.dtype)(
+            *map(pointer, tensors),
+            batch, self.d_model, self.d_inner, self.d_conv, self.dt_rank, self.d_state, pointer(out),
+        )  # fmt: skip
+        return out, conv_state, ssm_state

@@ -60,17 +60,43 @@ def test_forward_is_causal() -> None:
         torch.testing.assert_close(block(x)[:, :12], block(changed)[:, :12], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("in_c", [True, False], ids=["C step", "torch step"])
 @pytest.mark.parametrize("length", [1, 3, 30])
-def test_step_by_step_matches_forward_on_the_whole_sequence(length: int) -> None:
+def test_step_by_step_matches_forward_on_the_whole_sequence(
+    length: int, in_c: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     block = make_block()
+    if not in_c:
+        monkeypatch.setattr(Mamba, "_can_step_in_c", lambda *args: False)
     x = torch.randn(3, length, 8, dtype=torch.float64)
     conv_state, ssm_state = block.allocate_inference_cache(3)
     assert conv_state.shape == (3, 16, 4)
     assert ssm_state.shape == (3, 16, 4)
     with torch.no_grad():
+        assert block._can_step_in_c(x[:, :1], conv_state, ssm_state) == in_c
         full = block(x)
         steps = [block.step(x[:, t : t + 1], conv_state, ssm_state)[0] for t in range(length)]
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_c_step_matches_the_torch_step_with_every_bias(dtype: torch.dtype) -> None:
+    """Both caches and the output agree after each bar, with in/out projection biases switched on."""
+    torch.manual_seed(1)
+    block = Mamba(8, d_state=6, bias=True).to(dtype)
+    bars = torch.randn(2, 12, 8, dtype=dtype)
+    caches_c, caches_torch = block.allocate_inference_cache(2), block.allocate_inference_cache(2)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    with torch.no_grad():
+        for t in range(bars.shape[1]):
+            bar = bars[:, t : t + 1]
+            out_c = block.step(bar, *caches_c)[0]
+            with torch.enable_grad():  # autograd on: the readable torch path
+                assert not block._can_step_in_c(bar, *caches_torch)
+                out_torch = block.step(bar, *caches_torch)[0].detach()
+            torch.testing.assert_close(out_c, out_torch, **tolerance)
+            for cache_c, cache_torch in zip(caches_c, caches_torch, strict=True):
+                torch.testing.assert_close(cache_c, cache_torch, **tolerance)
 
 
 def test_float32_block_runs_and_stays_close_to_float64() -> None:

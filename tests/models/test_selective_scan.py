@@ -104,16 +104,18 @@ def test_cpu_scan_matches_reference_at_chunk_edges(length: int) -> None:
     assert_matches_reference(make_inputs(2, 3, 5, length), softplus=True)
 
 
-@pytest.mark.parametrize("rows_per_block", [1, 2])
-def test_cpu_scan_matches_reference_with_the_batch_split_into_blocks(
-    rows_per_block: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Long inputs take several batch rows per block; here 3 rows as 1 + 1 + 1 or 2 + 1, over 3 chunks."""
-    batch, dim, d_state, length = 3, 4, 5, 2 * CHECKPOINT_EVERY + 7
-    budget = rows_per_block * dim * CHECKPOINT_EVERY * d_state
-    monkeypatch.setattr(selective_scan_module, "DECAY_BUFFER_ELEMENTS", budget)
-    assert selective_scan_module._blocks(batch, dim, length, d_state)[1] == rows_per_block
-    assert_matches_reference(make_inputs(batch, dim, d_state, length), softplus=True)
+@pytest.mark.parametrize("batch", [1, 3])
+def test_cpu_scan_matches_reference_on_several_threads(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work split over threads: (row, channel) items forward; backward, channel groups per row (batch 1
+    takes 4 groups on 2 threads), each summing its own slice of dB and dC."""
+    monkeypatch.setattr(selective_scan_module, "MIN_WORK_PER_THREAD", 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert selective_scan_module._threads(batch, 5, 10, 3) == 2
+        assert_matches_reference(make_inputs(batch, 5, 3, 2 * CHECKPOINT_EVERY + 7), softplus=True)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_cpu_scan_float32_stays_close_to_float64_reference() -> None:
@@ -173,7 +175,7 @@ def test_dispatch_on_cpu_takes_the_compiled_path_and_says_so_once(
         first = selective_scan(**inputs)
         selective_scan(**inputs)
     torch.testing.assert_close(first, selective_scan_cpu(**inputs), rtol=0, atol=0)
-    assert [r.getMessage() for r in caplog.records] == ["selective scan: using the compiled CPU (numba) path"]
+    assert [r.getMessage() for r in caplog.records] == ["selective scan: using the compiled CPU (C) path"]
 
 
 @pytest.mark.parametrize("with_options", [False, True])

@@ -1,0 +1,140 @@
+/* The selective scan's CPU kernels: forward, backward (a reverse scan over chunk checkpoints) and one
+ * streaming step, in float32 and float64. Loaded by models/cpu_scan.py, which documents the shapes.
+ *
+ * Per (batch row b, channel d) the recurrence is h_t = exp(dt_t * A_d) * h_{t-1} + dt_t * u_t * B_t and
+ * y_t = <C_t, h_t>. The state h and y's sum over d_state stay in the input precision, as in mamba-ssm's
+ * CUDA kernel; the gradients' sums (over d_state, channels and time) accumulate in double.
+ *
+ * Why C and not a numba or torch loop: the decays exp(dt_t * A) are most of the arithmetic, and
+ * neither numba (no vector exp without Intel's SVML) nor a separate torch pass (three extra sweeps
+ * over memory) computes them where they are used. Here `decay` is a branch-free exp that the compiler
+ * vectorises inside the d_state loop, so the scan makes one pass over its inputs.
+ *
+ * Decays below sqrt(tiny) of the precision are flushed to 0: multiplied by another small factor they
+ * give subnormal numbers, which x86 computes 10-100x slower. Such a decay scales the previous state
+ * below the precision of any normal term, so nothing is lost.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 64       /* steps between state checkpoints; must equal cpu_scan.CHECKPOINT_EVERY */
+#define MAX_THREADS 64
+
+long scan_chunk(void) { return CHUNK; }
+
+/* ------------------------------------------------------------------------------------ parallel for */
+
+typedef void (*item_fn)(const void *args, long item);
+
+struct parallel_job {
+    item_fn fn;
+    const void *args;
+    long items;
+    long next; /* the next unclaimed item, taken atomically */
+};
+
+static void *take_items(void *opaque) {
+    struct parallel_job *job = opaque;
+    long item;
+    while ((item = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->items) {
+        job->fn(job->args, item);
+    }
+    return NULL;
+}
+
+/* Run fn(args, i) for i in [0, items) on `threads` threads (this one included). Returns 0, or -1 if a
+ * thread could not be started; the items are all done either way, this thread taking up the slack. */
+static int parallel_for(long items, int threads, item_fn fn, const void *args) {
+    struct parallel_job job = {fn, args, items, 0};
+    pthread_t helpers[MAX_THREADS];
+    int started = 0, failed = 0;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > items) threads = (int)items;
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&helpers[started], NULL, take_items, &job) != 0) {
+            failed = 1;
+            break;
+        }
+        started++;
+    }
+    take_items(&job);
+    for (int i = 0; i < started; i++) pthread_join(helpers[i], NULL);
+    return failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------- branch-free exp
+ * exp(x) = 2^k * exp(r), k = round(x / ln 2), |r| <= ln 2 / 2, 2^k built from its exponent bits. x is
+ * clamped to [floor, ceiling]: below, the decay is flushed anyway; above, 2^k would overflow. */
+
+static inline float exp_f32(float x) {
+    x = x < -43.6682f ? -43.6682f : x; /* 0.5 * log(FLT_MIN) */
+    x = x > 88.0f ? 88.0f : x;
+    float k = __builtin_rintf(x * 1.44269504088896341f);
+    float r = x - k * 0.693359375f;    /* ln 2 in two parts (Cephes): the high part is exact in float */
+    r = r + k * 2.12194440e-4f;
+    /* Cephes' expf polynomial: 1 + r + r^2 P(r), relative error about 1e-7 */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } scale = {.i = ((int32_t)k + 127) << 23};
+    return p * scale.f;
+}
+
+static inline double exp_f64(double x) {
+    x = x < -354.0 ? -354.0 : x; /* 0.5 * log(DBL_MIN) is -354.04 */
+    x = x > 709.0 ? 709.0 : x;
+    double k = __builtin_rint(x * 1.44269504088896340736);
+    double r = x - k * 6.93147180369123816490e-01; /* fdlibm's ln 2 high and low parts */
+    r = r - k * 1.90821492927058770002e-10;
+    /* Taylor to r^13 / 13!: the next term is below 1e-17 relative for |r| <= ln 2 / 2 */
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    union { int64_t i; double f; } scale = {.i = ((int64_t)k + 1023) << 52};
+    return p * scale.f;
+}
+
+/* Flush thresholds: a little above exp(floor), since exp rounds in the precision. */
+#define FLUSH_F32 1.1e-19f
+#define FLUSH_F64 1.6e-154
+
+/* The kernels, once per precision (LIBM_* are libm's scalar functions, for the step's softplus and gate). */
+#define REAL float
+#define SUFFIX f32
+#define EXP exp_f32
+#define FLUSH FLUSH_F32
+#define LIBM_EXP expf
+#define LIBM_LOG1P log1pf
+#include "cpu_scan_kernels.h"
+#undef REAL
+#undef SUFFIX
+#undef EXP
+#undef FLUSH
+#undef LIBM_EXP
+#undef LIBM_LOG1P
+
+#define REAL double
+#define SUFFIX f64
+#define EXP exp_f64
+#define FLUSH FLUSH_F64
+#define LIBM_EXP exp
+#define LIBM_LOG1P log1p
+#include "cpu_scan_kernels.h"

@@ -1,0 +1,188 @@
+/* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP and FLUSH defined.
+ *
+ * Layouts (C order): u, dt, y, du, ddt (batch, dim, length); A, dA_part rows (dim, d_state);
+ * Bt, Ct (batch, length, d_state), contiguous per step; checkpoints (batch, dim, chunks, d_state), the
+ * state before each CHUNK steps; dB_part, dC_part (batch, groups, length, d_state).
+ */
+#define CAT_(name, suffix) name##_##suffix
+#define CAT(name, suffix) CAT_(name, suffix)
+#define NAME(name) CAT(name, SUFFIX)
+
+/* The decay exp(dt * a), flushed to 0 where it would make subnormal products. */
+static inline REAL NAME(decay)(REAL exponent) {
+    REAL value = EXP(exponent);
+    return value > FLUSH ? value : (REAL)0;
+}
+
+struct NAME(scan_args) {
+    const REAL *u, *dt, *A, *Bt, *Ct, *dy;
+    long batch, dim, length, d_state, groups;
+    REAL *y, *checkpoints, *du, *ddt;
+    double *dA_part, *dB_part, *dC_part;
+};
+
+/* One step of the recurrence for one channel: h = decay(dt A) * h + dt u B; returns <C, h>. The
+ * backward recomputes its states with this same function, so it sees the forward's values. */
+static inline double NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a,
+                                   const REAL *restrict b, const REAL *restrict c, REAL dt, REAL dtu,
+                                   long d_state) {
+    REAL acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (long n = 0; n < d_state; n++) {
+        REAL decay = NAME(decay)(dt * a[n]);
+        decays[n] = decay;
+        h[n] = decay * h[n] + dtu * b[n];
+        acc += c[n] * h[n];
+    }
+    return acc;
+}
+
+static void NAME(forward_item)(const void *opaque, long item) {
+    const struct NAME(scan_args) *s = opaque;
+    const long b = item / s->dim, d = item % s->dim, N = s->d_state, L = s->length;
+    const long chunks = (L + CHUNK - 1) / CHUNK;
+    const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a = s->A + d * N;
+    REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * chunks * N;
+    REAL h[N], decays[N];
+    memset(h, 0, sizeof(h));
+    for (long t = 0; t < L; t++) {
+        if (t % CHUNK == 0) memcpy(checkpoints + (t / CHUNK) * N, h, sizeof(h));
+        const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
+        y[t] = (REAL)NAME(advance)(h, decays, a, bt, ct, dt[t], dt[t] * u[t], N);
+    }
+}
+
+/* Reverse scan for the channels d = g, g + groups, ... of batch row b (item = b * groups + g). Each item
+ * owns its (b, g) slice of dB_part and dC_part, so the channel sums need no atomics. */
+static void NAME(backward_item)(const void *opaque, long item) {
+    const struct NAME(scan_args) *s = opaque;
+    const long b = item / s->groups, g = item % s->groups, N = s->d_state, L = s->length;
+    const long chunks = (L + CHUNK - 1) / CHUNK;
+    REAL *buffer = malloc(sizeof(REAL) * (3 * CHUNK + 2) * N);
+    double *grad_a = malloc(sizeof(double) * N);
+    if (buffer == NULL || grad_a == NULL) abort(); /* a few hundred KiB at most */
+    REAL *states = buffer;                       /* [k + 1]: h after step k of the chunk, [0]: before */
+    REAL *decays = states + (CHUNK + 1) * N;     /* [k]: decay(dt_k A) */
+    REAL *grads = decays + CHUNK * N;            /* [k]: dL/dh after step k */
+    REAL *carry = grads + CHUNK * N;             /* dL/dh_t * decay_t, carried back to step t - 1 */
+    double *dB = s->dB_part + item * L * N, *dC = s->dC_part + item * L * N;
+    for (long d = g; d < s->dim; d += s->groups) {
+        const long row = b * s->dim + d;
+        const REAL *u = s->u + row * L, *dt = s->dt + row * L, *dy = s->dy + row * L, *a = s->A + d * N;
+        REAL *du = s->du + row * L, *ddt = s->ddt + row * L;
+        memset(carry, 0, sizeof(REAL) * N);
+        memset(grad_a, 0, sizeof(double) * N);
+        for (long c = chunks - 1; c >= 0; c--) {
+            const long start = c * CHUNK, steps = L - start < CHUNK ? L - start : CHUNK;
+            memcpy(states, s->checkpoints + (row * chunks + c) * N, sizeof(REAL) * N);
+            for (long k = 0; k < steps; k++) {
+                const long t = start + k;
+                const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
+                memcpy(states + (k + 1) * N, states + k * N, sizeof(REAL) * N);
+                NAME(advance)(states + (k + 1) * N, decays + k * N, a, bt, ct, dt[t], dt[t] * u[t], N);
+            }
+            for (long k = steps - 1; k >= 0; k--) { /* the only part sequential in time */
+                const REAL *ct = s->Ct + (b * L + start + k) * N, *decay = decays + k * N;
+                const REAL dy_t = dy[start + k];
+                REAL *grad = grads + k * N;
+#pragma omp simd
+                for (long n = 0; n < N; n++) {
+                    grad[n] = carry[n] + dy_t * ct[n];
+                    carry[n] = grad[n] * decay[n];
+                }
+            }
+            for (long k = 0; k < steps; k++) {
+                const long t = start + k;
+                const REAL *bt = s->Bt + (b * L + t) * N, *decay = decays + k * N;
+                const REAL *before = states + k * N, *after = states + (k + 1) * N, *grad = grads + k * N;
+                const REAL dt_t = dt[t], u_t = u[t], dtu = dt_t * u_t, dy_t = dy[t];
+                double grad_bu = 0.0, grad_dt = 0.0; /* sum_n dL/dh_n B_n; dL/d(dt) through the decays */
+#pragma omp simd reduction(+ : grad_bu, grad_dt)
+                for (long n = 0; n < N; n++) {
+                    const REAL grad_exponent = grad[n] * decay[n] * before[n]; /* dL/d(dt A_n) */
+                    grad_bu += (double)(grad[n] * bt[n]);
+                    grad_dt += (double)(grad_exponent * a[n]);
+                    grad_a[n] += (double)(grad_exponent * dt_t);
+                }
+                du[t] = (REAL)(grad_bu * dt_t);
+                ddt[t] = (REAL)(grad_dt + grad_bu * u_t);
+                double *dB_t = dB + t * N, *dC_t = dC + t * N;
+#pragma omp simd
+                for (long n = 0; n < N; n++) {
+                    dB_t[n] += (double)(grad[n] * dtu);
+                    dC_t[n] += (double)(dy_t * after[n]);
+                }
+            }
+        }
+        memcpy(s->dA_part + row * N, grad_a, sizeof(double) * N);
+    }
+    free(grad_a);
+    free(buffer);
+}
+
+int NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
+                       long batch, long dim, long length, long d_state, REAL *y, REAL *checkpoints,
+                       int threads) {
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .batch = batch, .dim = dim,
+                                .length = length, .d_state = d_state, .y = y, .checkpoints = checkpoints};
+    return parallel_for(batch * dim, threads, NAME(forward_item), &s);
+}
+
+int NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
+                        const REAL *dy, const REAL *checkpoints, long batch, long dim, long length,
+                        long d_state, long groups, REAL *du, REAL *ddt, double *dA_part, double *dB_part,
+                        double *dC_part, int threads) {
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dy = dy, .batch = batch,
+                                .dim = dim, .length = length, .d_state = d_state, .groups = groups,
+                                .checkpoints = (REAL *)checkpoints, .du = du, .ddt = ddt,
+                                .dA_part = dA_part, .dB_part = dB_part, .dC_part = dC_part};
+    return parallel_for(batch * groups, threads, NAME(backward_item), &s);
+}
+
+/* y[j] = sum_k W[j, k] x[k] (+ bias[j]) for W (rows, cols): the step's projections at batch 1 are
+ * matrix-vector products far too small for a BLAS call to pay. */
+static inline void NAME(project)(const REAL *restrict W, const REAL *restrict bias, const REAL *restrict x,
+                                 long rows, long cols, REAL *restrict y) {
+    for (long j = 0; j < rows; j++) {
+        REAL acc = bias ? bias[j] : (REAL)0;
+#pragma omp simd reduction(+ : acc)
+        for (long k = 0; k < cols; k++) acc += W[j * cols + k] * x[k];
+        y[j] = acc;
+    }
+}
+
+static inline REAL NAME(silu)(REAL x) { return x / ((REAL)1 + LIBM_EXP(-x)); }
+
+/* One new bar through a whole Mamba block (models/mamba_block.py's `Mamba.step`, in one call): in_proj,
+ * the causal conv over the last d_conv inputs, x_proj, dt_proj with softplus, the state update with the
+ * D skip and silu(z) gate, and out_proj. conv_state (batch, d_inner, d_conv) and ssm_state (batch,
+ * d_inner, d_state) are updated in place; A is the (negative) state matrix; *_bias may be NULL. */
+void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, const REAL *in_weight,
+                      const REAL *in_bias, const REAL *conv_weight, const REAL *conv_bias,
+                      const REAL *x_weight, const REAL *dt_weight, const REAL *dt_bias, const REAL *A,
+                      const REAL *D, const REAL *out_weight, const REAL *out_bias, long batch, long d_model,
+                      long d_inner, long d_conv, long dt_rank, long d_state, REAL *out) {
+    REAL xz[2 * d_inner], x_dbl[dt_rank + 2 * d_state], y[d_inner], dt_raw[d_inner], decays[d_state];
+    for (long b = 0; b < batch; b++) {
+        NAME(project)(in_weight, in_bias, hidden + b * d_model, 2 * d_inner, d_model, xz);
+        REAL *x = xz, *z = xz + d_inner;
+        for (long c = 0; c < d_inner; c++) {
+            REAL *window = conv_state + (b * d_inner + c) * d_conv;
+            memmove(window, window + 1, sizeof(REAL) * (d_conv - 1));
+            window[d_conv - 1] = x[c];
+            REAL acc = conv_bias ? conv_bias[c] : (REAL)0;
+            for (long k = 0; k < d_conv; k++) acc += window[k] * conv_weight[c * d_conv + k];
+            x[c] = NAME(silu)(acc);
+        }
+        NAME(project)(x_weight, NULL, x, dt_rank + 2 * d_state, d_inner, x_dbl);
+        const REAL *B = x_dbl + dt_rank, *C = B + d_state;
+        NAME(project)(dt_weight, dt_bias, x_dbl, d_inner, dt_rank, dt_raw);
+        for (long c = 0; c < d_inner; c++) {
+            REAL dt = dt_raw[c] > (REAL)20 ? dt_raw[c] : LIBM_LOG1P(LIBM_EXP(dt_raw[c])); /* torch's softplus */
+            REAL *h = ssm_state + (b * d_inner + c) * d_state;
+            REAL value = (REAL)NAME(advance)(h, decays, A + c * d_state, B, C, dt, dt * x[c], d_state);
+            y[c] = (value + D[c] * x[c]) * NAME(silu)(z[c]);
+        }
+        NAME(project)(out_weight, out_bias, y, d_model, d_inner, out + b * d_model);
+    }
+}

@@ -1,0 +1,147 @@
+"""Compile the selective scan's C kernels (`cpu_scan.c`) for this host, once, and load them with ctypes.
+
+Two users: `selective_scan`'s CPU path (the scan's forward and backward) and `Mamba.step` (one bar
+through a whole block, for streaming inference).
+
+The library is built with the system C compiler (`$CC`, else `cc`) and `-march=native`, so it uses
+every vector unit the host has; it is cached under `$MAMBAQUANT_KERNEL_CACHE` (default
+`~/.cache/mambaquant/kernels`) by a hash of the sources, the flags, the compiler and the CPU, so a
+changed source or another machine gets a fresh build. A build takes about a second.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).parent
+SOURCES = (HERE / "cpu_scan.c", HERE / "cpu_scan_kernels.h")
+FLAGS = (
+    "-std=gnu11",
+    "-O3",
+    "-march=native",
+    "-fPIC",
+    "-shared",
+    "-pthread",
+    "-fopenmp-simd",  # honour `#pragma omp simd` (vectorised sums) without an OpenMP runtime
+    "-fno-math-errno",
+    "-ffp-contract=fast",
+)
+CACHE_ENV = "MAMBAQUANT_KERNEL_CACHE"
+CHECKPOINT_EVERY = 64
+"""Steps between the states the scan's forward stores: CHUNK in cpu_scan.c (checked at load)."""
+
+
+class KernelUnavailableError(RuntimeError):
+    """The C kernels could not be built or loaded on this host (no compiler, or it failed)."""
+
+
+def kernel_cache() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mambaquant" / "kernels"
+    return Path(os.environ.get(CACHE_ENV, default))
+
+
+def _compiler() -> str:
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        raise KernelUnavailableError("no C compiler found: install gcc or set CC to build the CPU scan")
+    return compiler
+
+
+def _cpu_flags() -> str:
+    """The CPU's feature flags: a library built with -march=native must not move to another CPU."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line for line in lines if line.startswith("flags")), "")
+
+
+def _build(compiler: str, target: Path) -> None:
+    """Compile to a temporary name and rename, so concurrent processes never load a half-written file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.so")
+    command = [compiler, *FLAGS, str(SOURCES[0]), "-o", str(partial), "-lm"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise KernelUnavailableError(f"could not run the C compiler {compiler!r}: {error}") from error
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise KernelUnavailableError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
+    os.replace(partial, target)
+
+
+def _declare(library: ctypes.CDLL) -> None:
+    """Argument types of the exported kernels; see cpu_scan_kernels.h for the layouts."""
+    pointer, size, threads = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+    for suffix in ("f32", "f64"):
+        forward = getattr(library, f"scan_forward_{suffix}")
+        forward.argtypes = [pointer] * 5 + [size] * 4 + [pointer] * 2 + [threads]
+        forward.restype = ctypes.c_int
+        backward = getattr(library, f"scan_backward_{suffix}")
+        backward.argtypes = [pointer] * 7 + [size] * 5 + [pointer] * 5 + [threads]
+        backward.restype = ctypes.c_int
+        step = getattr(library, f"mamba_step_{suffix}")
+        step.argtypes = [pointer] * 14 + [size] * 6 + [pointer]
+        step.restype = None
+    library.scan_chunk.argtypes = []
+    library.scan_chunk.restype = ctypes.c_long
+
+
+def load_cpu_scan() -> ctypes.CDLL:
+    """The kernels for this host, built on first use; raises `KernelUnavailableError` if they cannot be."""
+    compiler = _compiler()
+    key = hashlib.sha256()
+    for source in SOURCES:
+        key.update(source.read_bytes())
+    key.update("\0".join((*FLAGS, compiler, _cpu_flags())).encode())
+    target = kernel_cache() / f"cpu_scan-{key.hexdigest()[:16]}.so"
+    if not target.exists():
+        _build(compiler, target)
+    try:
+        library = ctypes.CDLL(str(target))
+    except OSError as error:
+        raise KernelUnavailableError(f"could not load {target}: {error}") from error
+    _declare(library)
+    if library.scan_chunk() != CHECKPOINT_EVERY:
+        raise KernelUnavailableError(
+            f"{target} checkpoints every {library.scan_chunk()} steps, not {CHECKPOINT_EVERY}"
+        )
+    return library
+
+
+@functools.cache
+def cpu_kernels_available() -> bool:
+    """Whether the kernels build and load here; if not, warns once, and callers run their torch code."""
+    try:
+        _loaded()
+    except KernelUnavailableError as error:
+        warnings.warn(f"{error}; the CPU falls back to torch loops", RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+@functools.cache
+def _loaded() -> ctypes.CDLL:
+    return load_cpu_scan()
+
+
+@functools.cache
+def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., int | None]:
+    """The exported function `name` for float32 (and narrower, computed in float32) or float64 data."""
+    return getattr(_loaded(), f"{name}_{'f64' if dtype == torch.float64 else 'f32'}")
+
+
+def pointer(t: torch.Tensor | None) -> int | None:
+    """A tensor's data address for a kernel argument (NULL for an absent optional input)."""
+    return None if t is None else t.data_ptr()

@@ -1,0 +1,70 @@
+"""Building, caching and loading the C kernels, and what the scan does where they cannot be built."""
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import cpu_scan_library
+from models.cpu_scan_library import CACHE_ENV, KernelUnavailableError, load_cpu_scan
+from models.selective_scan import selective_scan, selective_scan_reference
+from tests.models.test_selective_scan import make_inputs
+
+
+@pytest.fixture
+def kernel_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "kernels"))
+    return tmp_path / "kernels"
+
+
+@pytest.fixture
+def fresh_availability() -> Iterator[None]:
+    """`cpu_kernels_available` remembers its answer per process; start and leave it unknown."""
+    cpu_scan_library.cpu_kernels_available.cache_clear()
+    yield
+    cpu_scan_library.cpu_kernels_available.cache_clear()
+
+
+def test_builds_once_into_the_cache_and_reuses_the_library(kernel_cache: Path) -> None:
+    library = load_cpu_scan()
+    assert library.scan_chunk() == cpu_scan_library.CHECKPOINT_EVERY
+    (built,) = kernel_cache.glob("cpu_scan-*.so")
+    modified = built.stat().st_mtime_ns
+    load_cpu_scan()
+    assert [path.name for path in kernel_cache.iterdir()] == [built.name]
+    assert built.stat().st_mtime_ns == modified
+
+
+def test_a_failing_compiler_is_reported_with_its_command_and_leaves_no_file(
+    kernel_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC", "false")  # a "compiler" that exits 1
+    with pytest.raises(KernelUnavailableError, match=r"false -std=gnu11 .* failed"):
+        load_cpu_scan()
+    assert not kernel_cache.exists() or not any(kernel_cache.iterdir())
+
+
+def test_no_compiler_at_all_says_how_to_get_one(kernel_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("PATH", os.devnull)
+    with pytest.raises(KernelUnavailableError, match="no C compiler found: install gcc or set CC"):
+        load_cpu_scan()
+
+
+def test_without_kernels_the_scan_warns_once_and_runs_the_reference_loop(
+    monkeypatch: pytest.MonkeyPatch, fresh_availability: None
+) -> None:
+    def unavailable() -> None:
+        raise KernelUnavailableError("no C compiler found: install gcc or set CC to build the CPU scan")
+
+    monkeypatch.setattr(cpu_scan_library, "_loaded", unavailable)
+    inputs = make_inputs(2, 3, 4, 9)
+    with pytest.warns(RuntimeWarning, match="falls back to torch loops"):
+        y = selective_scan(**inputs, delta_softplus=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selective_scan(**inputs, delta_softplus=True)
+    torch.testing.assert_close(y, selective_scan_reference(**inputs, delta_softplus=True))
