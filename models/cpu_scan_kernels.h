@@ -18,12 +18,12 @@ struct NAME(scan_args) {
     const REAL *u, *dt, *A, *Bt, *Ct, *dy;
     long batch, dim, length, d_state, groups;
     REAL *y, *checkpoints, *du, *ddt;
-    double *dA_part, *dB_part, *dC_part;
+    REAL *dA_part, *dB_part, *dC_part;
 };
 
 /* One step of the recurrence for one channel: h = decay(dt A) * h + dt u B; returns <C, h>. The
  * backward recomputes its states with this same function, so it sees the forward's values. */
-static inline double NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a,
+static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a,
                                    const REAL *restrict b, const REAL *restrict c, REAL dt, REAL dtu,
                                    long d_state) {
     REAL acc = 0;
@@ -58,20 +58,19 @@ static void NAME(backward_item)(const void *opaque, long item) {
     const struct NAME(scan_args) *s = opaque;
     const long b = item / s->groups, g = item % s->groups, N = s->d_state, L = s->length;
     const long chunks = (L + CHUNK - 1) / CHUNK;
-    REAL *buffer = malloc(sizeof(REAL) * (3 * CHUNK + 2) * N);
-    double *grad_a = malloc(sizeof(double) * N);
-    if (buffer == NULL || grad_a == NULL) abort(); /* a few hundred KiB at most */
-    REAL *states = buffer;                       /* [k + 1]: h after step k of the chunk, [0]: before */
-    REAL *decays = states + (CHUNK + 1) * N;     /* [k]: decay(dt_k A) */
-    REAL *grads = decays + CHUNK * N;            /* [k]: dL/dh after step k */
-    REAL *carry = grads + CHUNK * N;             /* dL/dh_t * decay_t, carried back to step t - 1 */
-    double *dB = s->dB_part + item * L * N, *dC = s->dC_part + item * L * N;
+    REAL *buffer = malloc(sizeof(REAL) * (2 * CHUNK + 3) * N); /* a few hundred KiB at most */
+    if (buffer == NULL) abort();
+    REAL *states = buffer;                   /* [k + 1]: h after step k of the chunk, [0]: before */
+    REAL *decays = states + (CHUNK + 1) * N; /* [k]: decay(dt_k A) */
+    REAL *carry = decays + CHUNK * N;        /* dL/dh_t * decay_t, carried back to step t - 1 */
+    REAL *grad_a = carry + N;                /* dL/dA_d, summed over time */
+    REAL *dB = s->dB_part + item * L * N, *dC = s->dC_part + item * L * N;
     for (long d = g; d < s->dim; d += s->groups) {
         const long row = b * s->dim + d;
         const REAL *u = s->u + row * L, *dt = s->dt + row * L, *dy = s->dy + row * L, *a = s->A + d * N;
         REAL *du = s->du + row * L, *ddt = s->ddt + row * L;
         memset(carry, 0, sizeof(REAL) * N);
-        memset(grad_a, 0, sizeof(double) * N);
+        memset(grad_a, 0, sizeof(REAL) * N);
         for (long c = chunks - 1; c >= 0; c--) {
             const long start = c * CHUNK, steps = L - start < CHUNK ? L - start : CHUNK;
             memcpy(states, s->checkpoints + (row * chunks + c) * N, sizeof(REAL) * N);
@@ -81,42 +80,32 @@ static void NAME(backward_item)(const void *opaque, long item) {
                 memcpy(states + (k + 1) * N, states + k * N, sizeof(REAL) * N);
                 NAME(advance)(states + (k + 1) * N, decays + k * N, a, bt, ct, dt[t], dt[t] * u[t], N);
             }
-            for (long k = steps - 1; k >= 0; k--) { /* the only part sequential in time */
-                const REAL *ct = s->Ct + (b * L + start + k) * N, *decay = decays + k * N;
-                const REAL dy_t = dy[start + k];
-                REAL *grad = grads + k * N;
-#pragma omp simd
-                for (long n = 0; n < N; n++) {
-                    grad[n] = carry[n] + dy_t * ct[n];
-                    carry[n] = grad[n] * decay[n];
-                }
-            }
-            for (long k = 0; k < steps; k++) {
+            /* Backwards through the chunk: dL/dh_t is the carry from t + 1 plus y_t's own term; every
+             * gradient of step t follows from it at once. Only the carry is sequential in time. */
+            for (long k = steps - 1; k >= 0; k--) {
                 const long t = start + k;
-                const REAL *bt = s->Bt + (b * L + t) * N, *decay = decays + k * N;
-                const REAL *before = states + k * N, *after = states + (k + 1) * N, *grad = grads + k * N;
+                const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
+                const REAL *decay = decays + k * N, *before = states + k * N, *after = states + (k + 1) * N;
                 const REAL dt_t = dt[t], u_t = u[t], dtu = dt_t * u_t, dy_t = dy[t];
-                double grad_bu = 0.0, grad_dt = 0.0; /* sum_n dL/dh_n B_n; dL/d(dt) through the decays */
+                REAL *dB_t = dB + t * N, *dC_t = dC + t * N;
+                REAL grad_bu = 0, grad_dt = 0; /* sum_n dL/dh_n B_n; dL/d(dt) through the decays */
 #pragma omp simd reduction(+ : grad_bu, grad_dt)
                 for (long n = 0; n < N; n++) {
-                    const REAL grad_exponent = grad[n] * decay[n] * before[n]; /* dL/d(dt A_n) */
-                    grad_bu += (double)(grad[n] * bt[n]);
-                    grad_dt += (double)(grad_exponent * a[n]);
-                    grad_a[n] += (double)(grad_exponent * dt_t);
+                    const REAL grad = carry[n] + dy_t * ct[n];             /* dL/dh_t */
+                    const REAL grad_exponent = grad * decay[n] * before[n]; /* dL/d(dt A_n) */
+                    carry[n] = grad * decay[n];
+                    grad_bu += grad * bt[n];
+                    grad_dt += grad_exponent * a[n];
+                    grad_a[n] += grad_exponent * dt_t;
+                    dB_t[n] += grad * dtu;
+                    dC_t[n] += dy_t * after[n];
                 }
-                du[t] = (REAL)(grad_bu * dt_t);
-                ddt[t] = (REAL)(grad_dt + grad_bu * u_t);
-                double *dB_t = dB + t * N, *dC_t = dC + t * N;
-#pragma omp simd
-                for (long n = 0; n < N; n++) {
-                    dB_t[n] += (double)(grad[n] * dtu);
-                    dC_t[n] += (double)(dy_t * after[n]);
-                }
+                du[t] = grad_bu * dt_t;
+                ddt[t] = grad_dt + grad_bu * u_t;
             }
         }
-        memcpy(s->dA_part + row * N, grad_a, sizeof(double) * N);
+        memcpy(s->dA_part + row * N, grad_a, sizeof(REAL) * N);
     }
-    free(grad_a);
     free(buffer);
 }
 
@@ -130,8 +119,8 @@ int NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL 
 
 int NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                         const REAL *dy, const REAL *checkpoints, long batch, long dim, long length,
-                        long d_state, long groups, REAL *du, REAL *ddt, double *dA_part, double *dB_part,
-                        double *dC_part, int threads) {
+                        long d_state, long groups, REAL *du, REAL *ddt, REAL *dA_part, REAL *dB_part,
+                        REAL *dC_part, int threads) {
     struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dy = dy, .batch = batch,
                                 .dim = dim, .length = length, .d_state = d_state, .groups = groups,
                                 .checkpoints = (REAL *)checkpoints, .du = du, .ddt = ddt,

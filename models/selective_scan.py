@@ -203,20 +203,16 @@ class _SelectiveScanCpu(torch.autograd.Function):
         groups = min(dim, -(-2 * threads // batch))
         dy = dy.contiguous().to(u.dtype)
         du, ddt = torch.empty_like(u), torch.empty_like(u)
-        dA_part = torch.empty(batch, dim, d_state, dtype=torch.float64)
-        dB_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
-        dC_part = torch.zeros(batch, groups, length, d_state, dtype=torch.float64)
+        dA_part = torch.empty(batch, dim, d_state, dtype=u.dtype)
+        dB_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
+        dC_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
         _checked(
             cpu_kernel("scan_backward", u.dtype)(
                 *map(pointer, (u, dt, A, Bt, Ct, dy, checkpoints)), batch, dim, length, d_state, groups,
                 *map(pointer, (du, ddt, dA_part, dB_part, dC_part)), threads,
             )
         )  # fmt: skip
-        dtype = u.dtype
-        dA = dA_part.sum(0).to(dtype)
-        dB = dB_part.sum(1).transpose(1, 2).to(dtype)
-        dC = dC_part.sum(1).transpose(1, 2).to(dtype)
-        return du, ddt, dA, dB, dC
+        return du, ddt, dA_part.sum(0), dB_part.sum(1).transpose(1, 2), dC_part.sum(1).transpose(1, 2)
 
 
 def selective_scan_cpu(
