@@ -46,24 +46,19 @@ static void *take_items(void *opaque) {
     return NULL;
 }
 
-/* Run fn(args, i) for i in [0, items) on `threads` threads (this one included). Returns 0, or -1 if a
- * thread could not be started; the items are all done either way, this thread taking up the slack. */
-static int parallel_for(long items, int threads, item_fn fn, const void *args) {
+/* Run fn(args, i) for i in [0, items) on up to `threads` threads, this one included. Items are claimed
+ * one at a time, so a thread that could not be started only means the others take its share. */
+static void parallel_for(long items, int threads, item_fn fn, const void *args) {
     struct parallel_job job = {fn, args, items, 0};
     pthread_t helpers[MAX_THREADS];
-    int started = 0, failed = 0;
+    int started = 0;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads > items) threads = (int)items;
-    for (int i = 1; i < threads; i++) {
-        if (pthread_create(&helpers[started], NULL, take_items, &job) != 0) {
-            failed = 1;
-            break;
-        }
+    while (started < threads - 1 && pthread_create(&helpers[started], NULL, take_items, &job) == 0) {
         started++;
     }
     take_items(&job);
     for (int i = 0; i < started; i++) pthread_join(helpers[i], NULL);
-    return failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------------- branch-free exp

@@ -109,15 +109,15 @@ static void NAME(backward_item)(const void *opaque, long item) {
     free(buffer);
 }
 
-int NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
+void NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                        long batch, long dim, long length, long d_state, REAL *y, REAL *checkpoints,
                        int threads) {
     struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .batch = batch, .dim = dim,
                                 .length = length, .d_state = d_state, .y = y, .checkpoints = checkpoints};
-    return parallel_for(batch * dim, threads, NAME(forward_item), &s);
+    parallel_for(batch * dim, threads, NAME(forward_item), &s);
 }
 
-int NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
+void NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                         const REAL *dy, const REAL *checkpoints, long batch, long dim, long length,
                         long d_state, long groups, REAL *du, REAL *ddt, REAL *dA_part, REAL *dB_part,
                         REAL *dC_part, int threads) {
@@ -125,7 +125,7 @@ int NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL
                                 .dim = dim, .length = length, .d_state = d_state, .groups = groups,
                                 .checkpoints = (REAL *)checkpoints, .du = du, .ddt = ddt,
                                 .dA_part = dA_part, .dB_part = dB_part, .dC_part = dC_part};
-    return parallel_for(batch * groups, threads, NAME(backward_item), &s);
+    parallel_for(batch * groups, threads, NAME(backward_item), &s);
 }
 
 /* y[j] = sum_k W[j, k] x[k] (+ bias[j]) for W (rows, cols): the step's projections at batch 1 are

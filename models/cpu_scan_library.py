@@ -87,10 +87,10 @@ def _declare(library: ctypes.CDLL) -> None:
     for suffix in ("f32", "f64"):
         forward = getattr(library, f"scan_forward_{suffix}")
         forward.argtypes = [pointer] * 5 + [size] * 4 + [pointer] * 2 + [threads]
-        forward.restype = ctypes.c_int
+        forward.restype = None
         backward = getattr(library, f"scan_backward_{suffix}")
         backward.argtypes = [pointer] * 7 + [size] * 5 + [pointer] * 5 + [threads]
-        backward.restype = ctypes.c_int
+        backward.restype = None
         step = getattr(library, f"mamba_step_{suffix}")
         step.argtypes = [pointer] * 14 + [size] * 6 + [pointer]
         step.restype = None
@@ -137,7 +137,7 @@ def _loaded() -> ctypes.CDLL:
 
 
 @functools.cache
-def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., int | None]:
+def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., None]:
     """The exported function `name` for float32 (and narrower, computed in float32) or float64 data."""
     return getattr(_loaded(), f"{name}_{'f64' if dtype == torch.float64 else 'f32'}")
 

@@ -165,11 +165,6 @@ def _threads(batch: int, dim: int, length: int, d_state: int) -> int:
     return max(1, min(torch.get_num_threads(), work // MIN_WORK_PER_THREAD))
 
 
-def _checked(status: int) -> None:
-    if status != 0:
-        raise RuntimeError("the CPU scan could not start its worker threads")
-
-
 class _SelectiveScanCpu(torch.autograd.Function):
     """y = <C_t, h_t> for dt already biased and soft-plussed; the skip and gate are left to autograd."""
 
@@ -183,11 +178,9 @@ class _SelectiveScanCpu(torch.autograd.Function):
         y = torch.empty_like(u)
         checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY), d_state, dtype=u.dtype)
         threads = _threads(batch, dim, length, d_state)
-        _checked(
-            cpu_kernel("scan_forward", u.dtype)(
-                *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
-                pointer(y), pointer(checkpoints), threads,
-            )
+        cpu_kernel("scan_forward", u.dtype)(
+            *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
+            pointer(y), pointer(checkpoints), threads,
         )  # fmt: skip
         ctx.save_for_backward(u, dt, A, Bt, Ct, checkpoints)
         return y
@@ -206,11 +199,9 @@ class _SelectiveScanCpu(torch.autograd.Function):
         dA_part = torch.empty(batch, dim, d_state, dtype=u.dtype)
         dB_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
         dC_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
-        _checked(
-            cpu_kernel("scan_backward", u.dtype)(
-                *map(pointer, (u, dt, A, Bt, Ct, dy, checkpoints)), batch, dim, length, d_state, groups,
-                *map(pointer, (du, ddt, dA_part, dB_part, dC_part)), threads,
-            )
+        cpu_kernel("scan_backward", u.dtype)(
+            *map(pointer, (u, dt, A, Bt, Ct, dy, checkpoints)), batch, dim, length, d_state, groups,
+            *map(pointer, (du, ddt, dA_part, dB_part, dC_part)), threads,
         )  # fmt: skip
         return du, ddt, dA_part.sum(0), dB_part.sum(1).transpose(1, 2), dC_part.sum(1).transpose(1, 2)
 
