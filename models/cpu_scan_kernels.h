@@ -37,9 +37,8 @@ static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const 
     return acc;
 }
 
-static void NAME(forward_item)(const void *opaque, long item) {
-    const struct NAME(scan_args) *s = opaque;
-    const long b = item / s->dim, d = item % s->dim, N = s->d_state, L = s->length;
+static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long item, const long N) {
+    const long b = item / s->dim, d = item % s->dim, L = s->length;
     const long chunks = (L + CHUNK - 1) / CHUNK;
     const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a = s->A + d * N;
     REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * chunks * N;
@@ -52,11 +51,22 @@ static void NAME(forward_item)(const void *opaque, long item) {
     }
 }
 
+/* d_state as a compile-time constant for the common sizes: the loops over it unroll and the state
+ * stays in registers. */
+static void NAME(forward_item)(const void *opaque, long item) {
+    const struct NAME(scan_args) *s = opaque;
+    switch (s->d_state) {
+    case 16: NAME(forward_channel)(s, item, 16); break;
+    case 32: NAME(forward_channel)(s, item, 32); break;
+    case 64: NAME(forward_channel)(s, item, 64); break;
+    default: NAME(forward_channel)(s, item, s->d_state);
+    }
+}
+
 /* Reverse scan for the channels d = g, g + groups, ... of batch row b (item = b * groups + g). Each item
  * owns its (b, g) slice of dB_part and dC_part, so the channel sums need no atomics. */
-static void NAME(backward_item)(const void *opaque, long item) {
-    const struct NAME(scan_args) *s = opaque;
-    const long b = item / s->groups, g = item % s->groups, N = s->d_state, L = s->length;
+static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long item, const long N) {
+    const long b = item / s->groups, g = item % s->groups, L = s->length;
     const long chunks = (L + CHUNK - 1) / CHUNK;
     REAL *buffer = malloc(sizeof(REAL) * (2 * CHUNK + 3) * N); /* a few hundred KiB at most */
     if (buffer == NULL) abort();
@@ -107,6 +117,16 @@ static void NAME(backward_item)(const void *opaque, long item) {
         memcpy(s->dA_part + row * N, grad_a, sizeof(REAL) * N);
     }
     free(buffer);
+}
+
+static void NAME(backward_item)(const void *opaque, long item) {
+    const struct NAME(scan_args) *s = opaque;
+    switch (s->d_state) {
+    case 16: NAME(backward_channels)(s, item, 16); break;
+    case 32: NAME(backward_channels)(s, item, 32); break;
+    case 64: NAME(backward_channels)(s, item, 64); break;
+    default: NAME(backward_channels)(s, item, s->d_state);
+    }
 }
 
 void NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
