@@ -86,6 +86,8 @@ def assert_matches_reference(
         (3, 8, 16, True, True, True, True),
         (2, 5, 7, False, True, False, True),
         (1, 4, 16, True, False, True, False),
+        (2, 3, 32, True, True, True, True),  # 16, 32 and 64 are compiled as constants
+        (2, 3, 64, True, True, True, True),
     ],
 )
 def test_cpu_scan_matches_reference_across_shapes_and_options(
