@@ -47,7 +47,7 @@ class KernelUnavailableError(RuntimeError):
 
 def kernel_cache() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mambaquant" / "kernels"
-    return Path(os.environ.get(CACHE_ENV, default))
+    return Path(os.environ.get(CACHE_ENV, default)).expanduser()
 
 
 def _compiler() -> str:
