@@ -47,7 +47,7 @@ static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long i
     for (long t = 0; t < L; t++) {
         if (t % CHUNK == 0) memcpy(checkpoints + (t / CHUNK) * N, h, sizeof(h));
         const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
-        y[t] = (REAL)NAME(advance)(h, decays, a, bt, ct, dt[t], dt[t] * u[t], N);
+        y[t] = NAME(advance)(h, decays, a, bt, ct, dt[t], dt[t] * u[t], N);
     }
 }
 
@@ -189,7 +189,7 @@ void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, con
         for (long c = 0; c < d_inner; c++) {
             REAL dt = dt_raw[c] > (REAL)20 ? dt_raw[c] : LIBM_LOG1P(LIBM_EXP(dt_raw[c])); /* torch's softplus */
             REAL *h = ssm_state + (b * d_inner + c) * d_state;
-            REAL value = (REAL)NAME(advance)(h, decays, A + c * d_state, B, C, dt, dt * x[c], d_state);
+            REAL value = NAME(advance)(h, decays, A + c * d_state, B, C, dt, dt * x[c], d_state);
             y[c] = (value + D[c] * x[c]) * NAME(silu)(z[c]);
         }
         NAME(project)(out_weight, out_bias, y, d_model, d_inner, out + b * d_model);
