@@ -160,7 +160,7 @@ def _run_case(
     command += ["--memory-limit-gib", str(memory_limit_gib)]
     if dim is not None:
         command += ["--per-call-dim", str(dim)]
-    env = {**os.environ, "NUMBA_NUM_THREADS": str(THREADS), "OMP_NUM_THREADS": str(THREADS)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit_s, env=env)
     except subprocess.TimeoutExpired:
