@@ -85,9 +85,7 @@ def _contract_only(trades: arrow.Table, database: Path) -> None:
 
 
 def _contract_insert(trades: arrow.Table, database: Path) -> None:
-    partition = Partition(
-        {"pool": RAYDIUM_SOL_USDC.address}, "block_time", DAY, DAY + pd.Timedelta(days=1)
-    )
+    partition = Partition({"pool": RAYDIUM_SOL_USDC.address}, "block_time", DAY, DAY + pd.Timedelta(days=1))
     with _connect(database) as conn:
         rows = validate_rows(_as_frame(trades), DexTradesTable)
         replace_partition(conn, "dex_trades", rows, partition)

@@ -1,6 +1,6 @@
 """Model speed: training time of the `paper` profile per model, and streaming latency per new bar.
 
-Run: `.venv/bin/python -m benchmarks.models [--epochs N] [--models cryptomamba-v ...]`.
+Run: `.venv/bin/python -m benchmarks.models [--epochs N] [--threads T] [--models cryptomamba-v ...]`.
 Training time is measured on the real Yahoo samples with the paper's settings (batch 32) over N
 epochs and projected to the profile's full epoch count (every epoch does the same work). Streaming
 latency is one `step()` of the time-axis CryptoMamba for one new daily bar, batch 1, median of many.
@@ -67,8 +67,15 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=["cryptomamba-v"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch (and scan) threads; small models often train faster on 1",
+    )
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    print(f"{args.threads} thread(s)")
     rows = [training_seconds(model, args.epochs) for model in args.models]
     print(markdown_table(pd.DataFrame(rows), float_format="{:,.2f}"))
     print(

@@ -156,8 +156,10 @@ def selective_state_step(
 # CHECKPOINT_EVERY steps; the backward recomputes each chunk's states from its checkpoint and walks
 # back through them.
 
-MIN_WORK_PER_THREAD = 2**16
-"""State updates (batch * dim * length * d_state) below which one more thread costs more than it saves."""
+MIN_WORK_PER_THREAD = 2**22
+"""State updates (batch * dim * length * d_state) each thread must have before a second one starts.
+Below about 8M updates (a few ms), starting threads next to torch's, which spin after their own parallel
+work, cost more than they saved on a 2-core host: CryptoMamba's calls (under 1M) ran 1.5x slower."""
 
 
 def _threads(batch: int, dim: int, length: int, d_state: int) -> int:
