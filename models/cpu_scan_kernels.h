@@ -165,13 +165,16 @@ static inline REAL NAME(silu)(REAL x) { return x / ((REAL)1 + LIBM_EXP(-x)); }
 /* One new bar through a whole Mamba block (models/mamba_block.py's `Mamba.step`, in one call): in_proj,
  * the causal conv over the last d_conv inputs, x_proj, dt_proj with softplus, the state update with the
  * D skip and silu(z) gate, and out_proj. conv_state (batch, d_inner, d_conv) and ssm_state (batch,
- * d_inner, d_state) are updated in place; A is the (negative) state matrix; *_bias may be NULL. */
+ * d_inner, d_state) are updated in place; A = -exp(A_log) is formed here; *_bias may be NULL. */
 void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, const REAL *in_weight,
                       const REAL *in_bias, const REAL *conv_weight, const REAL *conv_bias,
-                      const REAL *x_weight, const REAL *dt_weight, const REAL *dt_bias, const REAL *A,
+                      const REAL *x_weight, const REAL *dt_weight, const REAL *dt_bias, const REAL *A_log,
                       const REAL *D, const REAL *out_weight, const REAL *out_bias, long batch, long d_model,
                       long d_inner, long d_conv, long dt_rank, long d_state, REAL *out) {
     REAL xz[2 * d_inner], x_dbl[dt_rank + 2 * d_state], y[d_inner], dt_raw[d_inner], decays[d_state];
+    REAL A[d_inner * d_state];
+#pragma omp simd
+    for (long i = 0; i < d_inner * d_state; i++) A[i] = -EXP(A_log[i]);
     for (long b = 0; b < batch; b++) {
         NAME(project)(in_weight, in_bias, hidden + b * d_model, 2 * d_inner, d_model, xz);
         REAL *x = xz, *z = xz + d_inner;

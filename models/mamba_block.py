@@ -191,7 +191,7 @@ class Mamba(nn.Module):
             not torch.is_grad_enabled()
             and hidden_states.device.type == "cpu"
             and dtype in (torch.float32, torch.float64)
-            and all(t.dtype == dtype for t in (hidden_states, *caches))
+            and all(t.dtype == dtype for t in (hidden_states, self.A_log, *caches))
             and all(cache.is_contiguous() for cache in caches)
             and cpu_kernels_available()
         )
@@ -202,13 +202,13 @@ class Mamba(nn.Module):
         """`step` in one call of cpu_scan.c's `mamba_step`, which updates both caches in place."""
         batch = hidden_states.shape[0]
         out = hidden_states.new_empty(batch, 1, self.d_model)
-        # Held here, so the temporaries (A, contiguous copies) outlive the call that reads them.
+        # Held here, so any contiguous copy outlives the call that reads it.
         tensors = [
             t if t is None else t.contiguous()
             for t in (
                 hidden_states, conv_state, ssm_state, self.in_proj.weight, self.in_proj.bias,
                 self.conv1d.weight, self.conv1d.bias, self.x_proj.weight, self.dt_proj.weight,
-                self.dt_proj.bias, self._A(), self.D, self.out_proj.weight, self.out_proj.bias,
+                self.dt_proj.bias, self.A_log, self.D, self.out_proj.weight, self.out_proj.bias,
             )
         ]  # fmt: skip
         cpu_kernel("mamba_step", out.dtype)(
