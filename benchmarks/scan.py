@@ -14,7 +14,7 @@ memory once imports, compilation and inputs are done) is its own, under a time l
 address-space limit that turn a runaway case into "> limit" / "out of memory" instead of a hung machine.
 
 `--small` instead times single calls at CryptoMamba's shapes (batch 32, d_state 64, length 6, dim 28 and
-64; it calls the scan 16 times a forward), where fixed per-call costs, not the recurrence, dominate: it
+64; it calls the scan 12 times a forward), where fixed per-call costs, not the recurrence, dominate: it
 is the check that the compiled path is also the faster one for tiny sequences.
 """
 
