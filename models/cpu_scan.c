@@ -112,6 +112,16 @@ static inline double exp_f64(double x) {
 #define FLUSH_F32 1.1e-19f
 #define FLUSH_F64 1.6e-154
 
+/* fn(s, item, N) with d_state as a compile-time constant for the common sizes: the loops over it then
+ * unroll and the state stays in registers (the backward ran 1.6-2x faster). */
+#define WITH_CONSTANT_D_STATE(fn, s, item)     \
+    switch ((s)->d_state) {                    \
+    case 16: fn(s, item, 16); break;           \
+    case 32: fn(s, item, 32); break;           \
+    case 64: fn(s, item, 64); break;           \
+    default: fn(s, item, (s)->d_state); break; \
+    }
+
 /* The kernels, once per precision (LIBM_* are libm's scalar functions, for the step's softplus and gate). */
 #define REAL float
 #define SUFFIX f32

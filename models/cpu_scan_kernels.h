@@ -51,16 +51,9 @@ static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long i
     }
 }
 
-/* d_state as a compile-time constant for the common sizes: the loops over it unroll and the state
- * stays in registers. */
 static void NAME(forward_item)(const void *opaque, long item) {
     const struct NAME(scan_args) *s = opaque;
-    switch (s->d_state) {
-    case 16: NAME(forward_channel)(s, item, 16); break;
-    case 32: NAME(forward_channel)(s, item, 32); break;
-    case 64: NAME(forward_channel)(s, item, 64); break;
-    default: NAME(forward_channel)(s, item, s->d_state);
-    }
+    WITH_CONSTANT_D_STATE(NAME(forward_channel), s, item);
 }
 
 /* Reverse scan for the channels d = g, g + groups, ... of batch row b (item = b * groups + g). Each item
@@ -121,12 +114,7 @@ static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long
 
 static void NAME(backward_item)(const void *opaque, long item) {
     const struct NAME(scan_args) *s = opaque;
-    switch (s->d_state) {
-    case 16: NAME(backward_channels)(s, item, 16); break;
-    case 32: NAME(backward_channels)(s, item, 32); break;
-    case 64: NAME(backward_channels)(s, item, 64); break;
-    default: NAME(backward_channels)(s, item, s->d_state);
-    }
+    WITH_CONSTANT_D_STATE(NAME(backward_channels), s, item);
 }
 
 void NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
