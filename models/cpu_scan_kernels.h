@@ -16,7 +16,7 @@ static inline REAL NAME(decay)(REAL exponent) {
 
 struct NAME(scan_args) {
     const REAL *u, *dt, *A, *Bt, *Ct, *dy;
-    long batch, dim, length, d_state, groups;
+    long dim, length, d_state, groups; /* the batch row comes from the work item */
     REAL *y, *checkpoints, *du, *ddt;
     REAL *dA_part, *dB_part, *dC_part;
 };
@@ -120,7 +120,7 @@ static void NAME(backward_item)(const void *opaque, long item) {
 void NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                        long batch, long dim, long length, long d_state, REAL *y, REAL *checkpoints,
                        int threads) {
-    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .batch = batch, .dim = dim,
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dim = dim,
                                 .length = length, .d_state = d_state, .y = y, .checkpoints = checkpoints};
     parallel_for(batch * dim, threads, NAME(forward_item), &s);
 }
@@ -129,7 +129,7 @@ void NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REA
                         const REAL *dy, const REAL *checkpoints, long batch, long dim, long length,
                         long d_state, long groups, REAL *du, REAL *ddt, REAL *dA_part, REAL *dB_part,
                         REAL *dC_part, int threads) {
-    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dy = dy, .batch = batch,
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dy = dy,
                                 .dim = dim, .length = length, .d_state = d_state, .groups = groups,
                                 .checkpoints = (REAL *)checkpoints, .du = du, .ddt = ddt,
                                 .dA_part = dA_part, .dB_part = dB_part, .dC_part = dC_part};
