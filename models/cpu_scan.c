@@ -114,33 +114,79 @@ static inline double exp_f64(double x) {
 
 /* fn(s, item, N) with d_state as a compile-time constant for the common sizes: the loops over it then
  * unroll and the state stays in registers (the backward ran 1.6-2x faster). */
-#define WITH_CONSTANT_D_STATE(fn, s, item)     \
-    switch ((s)->d_state) {                    \
-    case 16: fn(s, item, 16); break;           \
-    case 32: fn(s, item, 32); break;           \
-    case 64: fn(s, item, 64); break;           \
-    default: fn(s, item, (s)->d_state); break; \
+#define WITH_CONSTANT_D_STATE(fn, s, ...)             \
+    switch ((s)->d_state) {                           \
+    case 16: fn(s, __VA_ARGS__, 16); break;           \
+    case 32: fn(s, __VA_ARGS__, 32); break;           \
+    case 64: fn(s, __VA_ARGS__, 64); break;           \
+    default: fn(s, __VA_ARGS__, (s)->d_state); break; \
     }
+
+/* ------------------------------------------------------------------- a whole Mamba block (shared)
+ * The parameters of cpu_mamba_kernels.h's block, in the order of models/cpu_mamba.py's PARAMETERS. */
+enum { P_IN_W, P_IN_B, P_CONV_W, P_CONV_B, P_X_W, P_DT_W, P_DT_B, P_A_LOG, P_D, P_OUT_W, P_OUT_B, P_COUNT };
+
+static long mamba_param_size(int p, long d_model, long d_inner, long d_conv, long dt_rank, long d_state) {
+    switch (p) {
+    case P_IN_W: return 2 * d_inner * d_model;
+    case P_IN_B: return 2 * d_inner;
+    case P_CONV_W: return d_inner * d_conv;
+    case P_X_W: return (dt_rank + 2 * d_state) * d_inner;
+    case P_DT_W: return d_inner * dt_rank;
+    case P_A_LOG: return d_inner * d_state;
+    case P_OUT_W: return d_model * d_inner;
+    case P_OUT_B: return d_model;
+    default: return d_inner; /* P_CONV_B, P_DT_B, P_D */
+    }
+}
+
+/* Offsets (in elements) of a batch row's intermediates in the block's workspace; see
+ * cpu_mamba_kernels.h for their shapes. */
+struct mamba_workspace {
+    long xz, xc, xs, x_dbl, dt_raw, u, dt, bt, ct, y_scan, checkpoints, size;
+};
+
+static struct mamba_workspace mamba_workspace_layout(long length, long d_inner, long dt_rank, long d_state) {
+    const long L = length, chunks = (L + CHUNK - 1) / CHUNK;
+    struct mamba_workspace w;
+    w.xz = 0;
+    w.xc = w.xz + L * 2 * d_inner;
+    w.xs = w.xc + L * d_inner;
+    w.x_dbl = w.xs + L * d_inner;
+    w.dt_raw = w.x_dbl + L * (dt_rank + 2 * d_state);
+    w.u = w.dt_raw + L * d_inner;
+    w.dt = w.u + d_inner * L;
+    w.bt = w.dt + d_inner * L;
+    w.ct = w.bt + L * d_state;
+    w.y_scan = w.ct + L * d_state;
+    w.checkpoints = w.y_scan + d_inner * L;
+    w.size = w.checkpoints + d_inner * chunks * d_state;
+    return w;
+}
+
+/* Elements of workspace one batch row needs. */
+long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state) {
+    return mamba_workspace_layout(length, d_inner, dt_rank, d_state).size;
+}
 
 /* The kernels, once per precision (LIBM_* are libm's scalar functions, for the step's softplus and gate). */
 #define REAL float
 #define SUFFIX f32
 #define EXP exp_f32
 #define FLUSH FLUSH_F32
-#define LIBM_EXP expf
-#define LIBM_LOG1P log1pf
+#define LOG1P_TERMS 8 /* the next term is below 1e-8 */
 #include "cpu_scan_kernels.h"
+#include "cpu_mamba_kernels.h"
 #undef REAL
 #undef SUFFIX
 #undef EXP
 #undef FLUSH
-#undef LIBM_EXP
-#undef LIBM_LOG1P
+#undef LOG1P_TERMS
 
 #define REAL double
 #define SUFFIX f64
 #define EXP exp_f64
 #define FLUSH FLUSH_F64
-#define LIBM_EXP exp
-#define LIBM_LOG1P log1p
+#define LOG1P_TERMS 18 /* the next term is below 1e-18 */
 #include "cpu_scan_kernels.h"
+#include "cpu_mamba_kernels.h"

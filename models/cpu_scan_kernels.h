@@ -14,6 +14,25 @@ static inline REAL NAME(decay)(REAL exponent) {
     return value > FLUSH ? value : (REAL)0;
 }
 
+/* log(1 + y) for 0 <= y <= 1, branch-free so loops over it vectorise: with s = y / (2 + y) <= 1/3,
+ * log(1 + y) = 2 atanh(s) = 2 (s + s^3 / 3 + s^5 / 5 + ...), LOG1P_TERMS terms of it. */
+static inline REAL NAME(log1p_unit)(REAL y) {
+    const REAL s = y / ((REAL)2 + y), s2 = s * s;
+    REAL sum = 0;
+    for (int k = LOG1P_TERMS - 1; k >= 0; k--) sum = sum * s2 + (REAL)1 / (REAL)(2 * k + 1);
+    return (REAL)2 * s * sum;
+}
+
+/* torch's softplus (threshold 20), as log(1 + e^x) = max(x, 0) + log(1 + e^-|x|); vectorisable. */
+static inline REAL NAME(softplus)(REAL x) {
+    const REAL smooth = (x > 0 ? x : (REAL)0) + NAME(log1p_unit)(EXP(x > 0 ? -x : x));
+    return x > (REAL)20 ? x : smooth;
+}
+
+static inline REAL NAME(sigmoid)(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
+
+static inline REAL NAME(silu)(REAL x) { return x * NAME(sigmoid)(x); }
+
 struct NAME(scan_args) {
     const REAL *u, *dt, *A, *Bt, *Ct, *dy;
     long dim, length, d_state, groups; /* the batch row comes from the work item */
@@ -148,8 +167,6 @@ static inline void NAME(project)(const REAL *restrict W, const REAL *restrict bi
     }
 }
 
-static inline REAL NAME(silu)(REAL x) { return x / ((REAL)1 + LIBM_EXP(-x)); }
-
 /* One new bar through a whole Mamba block (models/mamba_block.py's `Mamba.step`, in one call): in_proj,
  * the causal conv over the last d_conv inputs, x_proj, dt_proj with softplus, the state update with the
  * D skip and silu(z) gate, and out_proj. conv_state (batch, d_inner, d_conv) and ssm_state (batch,
@@ -178,7 +195,7 @@ void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, con
         const REAL *B = x_dbl + dt_rank, *C = B + d_state;
         NAME(project)(dt_weight, dt_bias, x_dbl, d_inner, dt_rank, dt_raw);
         for (long c = 0; c < d_inner; c++) {
-            REAL dt = dt_raw[c] > (REAL)20 ? dt_raw[c] : LIBM_LOG1P(LIBM_EXP(dt_raw[c])); /* torch's softplus */
+            REAL dt = NAME(softplus)(dt_raw[c]);
             REAL *h = ssm_state + (b * d_inner + c) * d_state;
             REAL value = NAME(advance)(h, decays, A + c * d_state, B, C, dt, dt * x[c], d_state);
             y[c] = (value + D[c] * x[c]) * NAME(silu)(z[c]);

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).parent
-SOURCES = (HERE / "cpu_scan.c", HERE / "cpu_scan_kernels.h")
+SOURCES = (HERE / "cpu_scan.c", HERE / "cpu_scan_kernels.h", HERE / "cpu_mamba_kernels.h")
 FLAGS = (
     "-std=gnu11",
     "-O3",
@@ -99,6 +99,14 @@ def _declare(library: ctypes.CDLL) -> None:
         step = getattr(library, f"mamba_step_{suffix}")
         step.argtypes = [pointer] * 14 + [size] * 6 + [pointer]
         step.restype = None
+        block_forward = getattr(library, f"mamba_forward_{suffix}")
+        block_forward.argtypes = [pointer] * 2 + [size] * 7 + [pointer] * 2 + [threads]
+        block_forward.restype = None
+        block_backward = getattr(library, f"mamba_backward_{suffix}")
+        block_backward.argtypes = [pointer] * 4 + [size] * 7 + [pointer] * 2 + [threads]
+        block_backward.restype = None
+    library.mamba_workspace_size.argtypes = [size] * 4
+    library.mamba_workspace_size.restype = size
     library.scan_chunk.argtypes = []
     library.scan_chunk.restype = ctypes.c_long
 
@@ -150,3 +158,8 @@ def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., None]:
 def pointer(t: torch.Tensor | None) -> int | None:
     """A tensor's data address for a kernel argument (NULL for an absent optional input)."""
     return None if t is None else t.data_ptr()
+
+
+def mamba_workspace_elements(length: int, d_inner: int, dt_rank: int, d_state: int) -> int:
+    """Elements of saved intermediates one batch row of a Mamba block needs (cpu_mamba_kernels.h)."""
+    return int(_loaded().mamba_workspace_size(length, d_inner, dt_rank, d_state))

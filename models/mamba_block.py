@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.cpu_mamba import block_parameters, mamba_block_cpu
 from models.cpu_scan_library import cpu_kernel, cpu_kernels_available, pointer
-from models.selective_scan import selective_scan, selective_state_step
+from models.selective_scan import differentiating_twice, selective_scan, selective_state_step
 
 DT_MIN = 0.001
 DT_MAX = 0.1
@@ -100,7 +101,16 @@ class Mamba(nn.Module):
         return torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)  # type: ignore[return-value]
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """(batch, length, d_model) -> (batch, length, d_model), causal in `length`."""
+        """(batch, length, d_model) -> (batch, length, d_model), causal in `length`.
+
+        Below is the readable path (and the one for CUDA, with mamba-ssm's kernels). On the CPU the same
+        arithmetic runs as two C calls, forward and backward (`models.cpu_mamba`), whenever that is
+        possible: the dozens of small torch operations here cost far more than their arithmetic.
+        """
+        if not differentiating_twice():
+            parameters = block_parameters(self)
+            if self._can_run_in_c(hidden_states, *parameters):
+                return mamba_block_cpu(self, hidden_states, parameters)
         x, z = self.in_proj(hidden_states).transpose(1, 2).chunk(2, dim=1)  # each (batch, d_inner, length)
         conv = _causal_conv1d_cuda() if x.is_cuda else None
         if conv is None:
@@ -186,13 +196,18 @@ class Mamba(nn.Module):
     def _can_step_in_c(self, hidden_states: torch.Tensor, *caches: torch.Tensor) -> bool:
         """The C step serves inference only (it has no backward), on CPU tensors of the model's dtype;
         it writes the caches in place, so they must be contiguous."""
-        dtype = self.in_proj.weight.dtype
         return (
             not torch.is_grad_enabled()
-            and hidden_states.device.type == "cpu"
-            and dtype in (torch.float32, torch.float64)
-            and all(t.dtype == dtype for t in (hidden_states, self.A_log, *caches))
             and all(cache.is_contiguous() for cache in caches)
+            and self._can_run_in_c(hidden_states, self.A_log, *caches)
+        )
+
+    def _can_run_in_c(self, *tensors: torch.Tensor | None) -> bool:
+        """The C kernels take CPU tensors of the model's dtype, float32 or float64 (None: an absent bias)."""
+        dtype = self.in_proj.weight.dtype
+        return (
+            dtype in (torch.float32, torch.float64)
+            and all(t is None or (t.device.type == "cpu" and t.dtype == dtype) for t in tensors)
             and cpu_kernels_available()
         )
 

@@ -252,6 +252,11 @@ def differentiable_twice() -> Iterator[None]:
         _HIGHER_ORDER.reset(token)
 
 
+def differentiating_twice() -> bool:
+    """Whether the caller is inside `differentiable_twice`, so that compiled backwards must not run."""
+    return _HIGHER_ORDER.get()
+
+
 def selective_scan(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -265,7 +270,7 @@ def selective_scan(
 ) -> torch.Tensor:
     """y (batch, dim, length), as mamba-ssm's `selective_scan_fn`, on the fastest path for the device."""
     args = (u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    if _HIGHER_ORDER.get():
+    if differentiating_twice():
         _announce(f"reference ({u.device.type}, differentiable twice)")
         return selective_scan_reference(*args)
     if u.is_cuda:

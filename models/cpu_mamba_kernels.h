@@ -1,0 +1,279 @@
+/* A whole Mamba block's forward and backward for training on the CPU, for one precision; included by
+ * cpu_scan.c after cpu_scan_kernels.h (whose scan, `project` and `silu` it uses), with the same macros.
+ *
+ * models/mamba_block.py's readable `Mamba.forward` is about forty small torch operations and twice as
+ * many in its backward; on CryptoMamba's tiny blocks (batch 32, length 6, d_inner 28..64) their fixed
+ * cost outweighs the arithmetic. Here the block is two calls. Work items are batch rows: the forward
+ * keeps every intermediate of a row in its slice of `workspace` (rows of length L; see
+ * `mamba_workspace_layout`), and the backward reads them instead of recomputing anything but the scan's
+ * states within a chunk, as the scan's own backward does.
+ *
+ * Row layouts (C order): hidden, out, dhidden (L, d_model); xz (L, 2 d_inner): conv input x, then gate
+ * z; xc, xs (L, d_inner): conv output before and after silu; x_dbl (L, dt_rank + 2 d_state): dt before
+ * dt_proj, B, C; dt_raw (L, d_inner): dt_proj's output before softplus; u, dt, y_scan (d_inner, L) and
+ * bt, ct (L, d_state): the scan's operands, laid out as scan_forward wants them. Parameters come as
+ * `params[P_...]` in mamba-ssm's shapes (absent biases are NULL); gradients go to grads[P_...], each
+ * (threads, numel) zeroed by the caller: thread k adds into row k, and row 0 ends up holding the sum.
+ */
+
+struct NAME(mamba_args) {
+    long batch, length, d_model, d_inner, d_conv, dt_rank, d_state, threads;
+    struct mamba_workspace layout;
+    const REAL *hidden, *const *params, *A, *dout;
+    REAL *in_wT, *x_wT, *dt_wT, *out_wT; /* the forward's projections, transposed */
+    REAL *workspace, *out, *dhidden, *const *grads;
+};
+
+/* d silu(x) / dx */
+static inline REAL NAME(silu_slope)(REAL x) {
+    REAL s = NAME(sigmoid)(x);
+    return s * ((REAL)1 + x * ((REAL)1 - s));
+}
+
+/* y[k] += sum_j W[j, k] g[j] for W (rows, cols): a gradient through `project`. */
+static inline void NAME(project_back)(const REAL *restrict W, const REAL *restrict g, long rows, long cols,
+                                      REAL *restrict y) {
+    for (long j = 0; j < rows; j++) {
+#pragma omp simd
+        for (long k = 0; k < cols; k++) y[k] += W[j * cols + k] * g[j];
+    }
+}
+
+/* y = bias + W x for W given transposed, WT (cols, rows): sums of rows of WT, which vectorise without
+ * the per-output horizontal sums of `project` (most of the time at these sizes). */
+static inline void NAME(project_transposed)(const REAL *restrict WT, const REAL *restrict bias,
+                                            const REAL *restrict x, long rows, long cols, REAL *restrict y) {
+    for (long j = 0; j < rows; j++) y[j] = bias ? bias[j] : (REAL)0;
+    NAME(project_back)(WT, x, cols, rows, y);
+}
+
+/* A copy of W (rows, cols) transposed; the caller frees it. */
+static REAL *NAME(transposed)(const REAL *W, long rows, long cols) {
+    REAL *WT = malloc(sizeof(REAL) * (size_t)(rows * cols));
+    if (WT == NULL) abort();
+    for (long j = 0; j < rows; j++) {
+        for (long k = 0; k < cols; k++) WT[k * rows + j] = W[j * cols + k];
+    }
+    return WT;
+}
+
+/* gW[j, k] += g[j] x[k] and gb[j] += g[j] (gb may be NULL): `project`'s weight and bias gradients. */
+static inline void NAME(add_outer)(REAL *restrict gW, REAL *restrict gb, const REAL *restrict g,
+                                   const REAL *restrict x, long rows, long cols) {
+    for (long j = 0; j < rows; j++) {
+        if (gb) gb[j] += g[j];
+#pragma omp simd
+        for (long k = 0; k < cols; k++) gW[j * cols + k] += g[j] * x[k];
+    }
+}
+
+/* The scan's arguments for one batch row of the workspace: scan_forward's layout with a batch of 1. */
+static struct NAME(scan_args) NAME(row_scan)(const struct NAME(mamba_args) *a, REAL *w) {
+    const struct mamba_workspace *o = &a->layout;
+    return (struct NAME(scan_args)){.u = w + o->u, .dt = w + o->dt, .A = a->A, .Bt = w + o->bt,
+                                    .Ct = w + o->ct, .dim = a->d_inner, .length = a->length,
+                                    .d_state = a->d_state, .groups = 1, .y = w + o->y_scan,
+                                    .checkpoints = w + o->checkpoints};
+}
+
+static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, long b, const long N) {
+    const long L = a->length, dm = a->d_model, di = a->d_inner, K = a->d_conv, R = a->dt_rank;
+    const long E = R + 2 * N;
+    const REAL *const *p = a->params;
+    const struct mamba_workspace *o = &a->layout;
+    REAL *w = a->workspace + b * o->size;
+    REAL *xz = w + o->xz, *xc = w + o->xc, *xs = w + o->xs, *x_dbl = w + o->x_dbl, *dt_raw = w + o->dt_raw;
+    REAL *u = w + o->u, *dt = w + o->dt, *bt = w + o->bt, *ct = w + o->ct, *y_scan = w + o->y_scan;
+    const REAL *hidden = a->hidden + b * L * dm;
+    REAL *out = a->out + b * L * dm, gated[di];
+    for (long t = 0; t < L; t++) {
+        NAME(project_transposed)(a->in_wT, p[P_IN_B], hidden + t * dm, 2 * di, dm, xz + t * 2 * di);
+        REAL *xc_t = xc + t * di, *xs_t = xs + t * di, *dt_raw_t = dt_raw + t * di;
+        for (long c = 0; c < di; c++) xc_t[c] = p[P_CONV_B] ? p[P_CONV_B][c] : (REAL)0;
+        for (long k = 0, s = t - K + 1; k < K; k++, s++) { /* causal depthwise conv: zeros before 0 */
+            if (s < 0) continue;
+#pragma omp simd
+            for (long c = 0; c < di; c++) xc_t[c] += p[P_CONV_W][c * K + k] * xz[s * 2 * di + c];
+        }
+#pragma omp simd
+        for (long c = 0; c < di; c++) xs_t[c] = NAME(silu)(xc_t[c]);
+        NAME(project_transposed)(a->x_wT, NULL, xs_t, E, di, x_dbl + t * E);
+        NAME(project_transposed)(a->dt_wT, p[P_DT_B], x_dbl + t * E, di, R, dt_raw_t);
+        for (long c = 0; c < di; c++) { /* the scan's (channel, time) layout */
+            u[c * L + t] = xs_t[c];
+            dt[c * L + t] = NAME(softplus)(dt_raw_t[c]);
+        }
+        memcpy(bt + t * N, x_dbl + t * E + R, sizeof(REAL) * N);
+        memcpy(ct + t * N, x_dbl + t * E + R + N, sizeof(REAL) * N);
+    }
+    const struct NAME(scan_args) scan = NAME(row_scan)(a, w);
+    for (long c = 0; c < di; c++) NAME(forward_channel)(&scan, c, N);
+    for (long t = 0; t < L; t++) {
+        const REAL *z = xz + t * 2 * di + di;
+        for (long c = 0; c < di; c++) gated[c] = y_scan[c * L + t];
+#pragma omp simd
+        for (long c = 0; c < di; c++) gated[c] = (gated[c] + p[P_D][c] * xs[t * di + c]) * NAME(silu)(z[c]);
+        NAME(project_transposed)(a->out_wT, p[P_OUT_B], gated, dm, di, out + t * dm);
+    }
+}
+
+static void NAME(mamba_forward_item)(const void *opaque, long item) {
+    const struct NAME(mamba_args) *a = opaque;
+    WITH_CONSTANT_D_STATE(NAME(mamba_forward_row), a, item);
+}
+
+/* This thread's row of gradient p, or NULL for an absent bias. */
+static inline REAL *NAME(grad)(const struct NAME(mamba_args) *a, int p, long thread) {
+    return a->grads[p] ? a->grads[p] + thread * mamba_param_size(p, a->d_model, a->d_inner, a->d_conv,
+                                                                 a->dt_rank, a->d_state)
+                       : NULL;
+}
+
+static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, long b, long thread,
+                                            const long N) {
+    const long L = a->length, dm = a->d_model, di = a->d_inner, K = a->d_conv, R = a->dt_rank;
+    const long E = R + 2 * N;
+    const REAL *const *p = a->params;
+    const struct mamba_workspace *o = &a->layout;
+    REAL *w = a->workspace + b * o->size;
+    const REAL *xz = w + o->xz, *xc = w + o->xc, *xs = w + o->xs, *x_dbl = w + o->x_dbl;
+    const REAL *dt_raw = w + o->dt_raw, *y_scan = w + o->y_scan;
+    const REAL *hidden = a->hidden + b * L * dm, *dout = a->dout + b * L * dm;
+    REAL *dhidden = a->dhidden + b * L * dm;
+    REAL *g_in_w = NAME(grad)(a, P_IN_W, thread), *g_in_b = NAME(grad)(a, P_IN_B, thread);
+    REAL *g_conv_w = NAME(grad)(a, P_CONV_W, thread), *g_conv_b = NAME(grad)(a, P_CONV_B, thread);
+    REAL *g_x_w = NAME(grad)(a, P_X_W, thread), *g_dt_w = NAME(grad)(a, P_DT_W, thread);
+    REAL *g_dt_b = NAME(grad)(a, P_DT_B, thread), *g_a_log = NAME(grad)(a, P_A_LOG, thread);
+    REAL *g_d = NAME(grad)(a, P_D, thread), *g_out_w = NAME(grad)(a, P_OUT_W, thread);
+    REAL *g_out_b = NAME(grad)(a, P_OUT_B, thread);
+
+    /* Scratch, zeroed: gradients w.r.t. xs, xz, and the scan's dy, du, ddt, dA, dB, dC. */
+    REAL *scratch = calloc((size_t)(L * di * 5 + L * 2 * di + di * N + 2 * L * N), sizeof(REAL));
+    if (scratch == NULL) abort();
+    REAL *dxs = scratch, *dy_scan = dxs + L * di, *du = dy_scan + L * di, *ddt = du + L * di;
+    REAL *d_dt_raw = ddt + L * di, *dxz = d_dt_raw + L * di, *dA = dxz + L * 2 * di, *dB = dA + di * N;
+    REAL *dC = dB + L * N, gated[di], dgated[di], dy[di], dx_dbl[E];
+
+    /* Back through out_proj, the gate and the D skip. */
+    for (long t = 0; t < L; t++) {
+        const REAL *dout_t = dout + t * dm;
+        memset(dgated, 0, sizeof(dgated));
+        NAME(project_back)(p[P_OUT_W], dout_t, dm, di, dgated);
+        const REAL *z = xz + t * 2 * di + di, *xs_t = xs + t * di;
+        REAL *dz = dxz + t * 2 * di + di, *dxs_t = dxs + t * di;
+        for (long c = 0; c < di; c++) dy[c] = y_scan[c * L + t];
+#pragma omp simd
+        for (long c = 0; c < di; c++) {
+            const REAL gate = NAME(silu)(z[c]), y = dy[c] + p[P_D][c] * xs_t[c];
+            gated[c] = y * gate;
+            dz[c] = dgated[c] * y * NAME(silu_slope)(z[c]);
+            dy[c] = dgated[c] * gate; /* now dL/dy */
+            dxs_t[c] = dy[c] * p[P_D][c];
+            g_d[c] += dy[c] * xs_t[c];
+        }
+        for (long c = 0; c < di; c++) dy_scan[c * L + t] = dy[c];
+        NAME(add_outer)(g_out_w, g_out_b, dout_t, gated, dm, di);
+    }
+    /* The scan, then A = -exp(A_log), so dL/dA_log = dL/dA * A. */
+    struct NAME(scan_args) scan = NAME(row_scan)(a, w);
+    scan.dy = dy_scan, scan.du = du, scan.ddt = ddt, scan.dA_part = dA, scan.dB_part = dB, scan.dC_part = dC;
+    NAME(backward_channels)(&scan, 0, N);
+#pragma omp simd
+    for (long i = 0; i < di * N; i++) g_a_log[i] += dA[i] * a->A[i];
+    /* Back through dt_proj's softplus, dt_proj, x_proj and the conv's silu. */
+    for (long t = 0; t < L; t++) {
+        const REAL *dt_raw_t = dt_raw + t * di;
+        REAL *d_dt_raw_t = d_dt_raw + t * di, *dxs_t = dxs + t * di;
+        for (long c = 0; c < di; c++) {
+            d_dt_raw_t[c] = ddt[c * L + t];
+            dxs_t[c] += du[c * L + t];
+        }
+#pragma omp simd
+        for (long c = 0; c < di; c++) { /* softplus' slope is the sigmoid, 1 past torch's threshold */
+            d_dt_raw_t[c] *= dt_raw_t[c] > (REAL)20 ? (REAL)1 : NAME(sigmoid)(dt_raw_t[c]);
+        }
+        memset(dx_dbl, 0, sizeof(dx_dbl));
+        NAME(add_outer)(g_dt_w, g_dt_b, d_dt_raw + t * di, x_dbl + t * E, di, R);
+        NAME(project_back)(p[P_DT_W], d_dt_raw + t * di, di, R, dx_dbl);
+        memcpy(dx_dbl + R, dB + t * N, sizeof(REAL) * N);
+        memcpy(dx_dbl + R + N, dC + t * N, sizeof(REAL) * N);
+        NAME(add_outer)(g_x_w, NULL, dx_dbl, xs + t * di, E, di);
+        NAME(project_back)(p[P_X_W], dx_dbl, E, di, dxs + t * di);
+#pragma omp simd
+        for (long c = 0; c < di; c++) dxs_t[c] *= NAME(silu_slope)(xc[t * di + c]);
+    }
+    /* Back through the causal conv (dxs now holds dL/dxc) into x, and through in_proj. */
+    for (long t = 0; t < L; t++) {
+        for (long c = 0; c < di; c++) {
+            const REAL grad = dxs[t * di + c];
+            if (g_conv_b) g_conv_b[c] += grad;
+            for (long k = 0, s = t - K + 1; k < K; k++, s++) {
+                if (s < 0) continue;
+                g_conv_w[c * K + k] += grad * xz[s * 2 * di + c];
+                dxz[s * 2 * di + c] += grad * p[P_CONV_W][c * K + k];
+            }
+        }
+    }
+    for (long t = 0; t < L; t++) {
+        memset(dhidden + t * dm, 0, sizeof(REAL) * dm);
+        NAME(add_outer)(g_in_w, g_in_b, dxz + t * 2 * di, hidden + t * dm, 2 * di, dm);
+        NAME(project_back)(p[P_IN_W], dxz + t * 2 * di, 2 * di, dm, dhidden + t * dm);
+    }
+    free(scratch);
+}
+
+/* Work item k takes rows k, k + threads, ... and adds into its own gradient rows: no atomics. */
+static void NAME(mamba_backward_item)(const void *opaque, long item) {
+    const struct NAME(mamba_args) *a = opaque;
+    for (long b = item; b < a->batch; b += a->threads) {
+        WITH_CONSTANT_D_STATE(NAME(mamba_backward_row), a, b, item);
+    }
+}
+
+/* A = -exp(A_log), formed once per call; the caller frees it. */
+static REAL *NAME(decay_rates)(const REAL *A_log, long count) {
+    REAL *A = malloc(sizeof(REAL) * (size_t)count);
+    if (A == NULL) abort();
+    for (long i = 0; i < count; i++) A[i] = -EXP(A_log[i]);
+    return A;
+}
+
+void NAME(mamba_forward)(const REAL *hidden, const REAL *const *params, long batch, long length,
+                         long d_model, long d_inner, long d_conv, long dt_rank, long d_state,
+                         REAL *workspace, REAL *out, int threads) {
+    REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
+    struct NAME(mamba_args) a = {
+        .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
+        .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
+        .A = A, .workspace = workspace, .out = out,
+        .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state),
+        .in_wT = NAME(transposed)(params[P_IN_W], 2 * d_inner, d_model),
+        .x_wT = NAME(transposed)(params[P_X_W], dt_rank + 2 * d_state, d_inner),
+        .dt_wT = NAME(transposed)(params[P_DT_W], d_inner, dt_rank),
+        .out_wT = NAME(transposed)(params[P_OUT_W], d_model, d_inner)};
+    parallel_for(batch, threads, NAME(mamba_forward_item), &a);
+    free(A), free(a.in_wT), free(a.x_wT), free(a.dt_wT), free(a.out_wT);
+}
+
+void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *const *params,
+                          const REAL *workspace, long batch, long length, long d_model, long d_inner,
+                          long d_conv, long dt_rank, long d_state, REAL *dhidden, REAL *const *grads,
+                          int threads) {
+    if (threads > batch) threads = (int)batch;
+    if (threads < 1) threads = 1;
+    REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
+    struct NAME(mamba_args) a = {
+        .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
+        .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
+        .A = A, .dout = dout, .workspace = (REAL *)workspace, .dhidden = dhidden, .grads = grads,
+        .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state)};
+    parallel_for(threads, threads, NAME(mamba_backward_item), &a);
+    for (int p = 0; p < P_COUNT; p++) { /* each gradient's thread rows, summed into row 0 */
+        if (grads[p] == NULL) continue;
+        const long size = mamba_param_size(p, d_model, d_inner, d_conv, dt_rank, d_state);
+        for (long k = 1; k < threads; k++) {
+            for (long i = 0; i < size; i++) grads[p][i] += grads[p][k * size + i];
+        }
+    }
+    free(A);
+}
