@@ -1,0 +1,110 @@
+"""The whole-block C path (models.cpu_mamba) against the readable block on the reference scan."""
+
+import pytest
+import torch
+from torch.func import functional_call
+
+from models import cpu_mamba
+from models.cpu_mamba import MambaBlockCpu, block_parameters
+from models.mamba_block import Mamba
+from models.selective_scan import CHECKPOINT_EVERY, differentiable_twice
+
+SHAPES = {
+    # d_model, d_state, length, batch, bias (in/out projections), conv_bias
+    "CryptoMamba's first stage": (14, 64, 6, 5, False, True),
+    "one bar, every bias but the conv's": (8, 16, 1, 3, True, False),
+    "odd d_state, a chunk and a remainder": (5, 7, CHECKPOINT_EVERY + 6, 2, True, True),
+    "d_state 32, two chunks and one step": (16, 32, 2 * CHECKPOINT_EVERY + 1, 2, False, True),
+}
+
+
+def perturbed_block(d_model: int, d_state: int, bias: bool, conv_bias: bool, seed: int = 0) -> Mamba:
+    """A float64 block moved off its initialisation, so every parameter's gradient is non-trivial."""
+    torch.manual_seed(seed)
+    block = Mamba(d_model, d_state=d_state, bias=bias, conv_bias=conv_bias).double()
+    with torch.no_grad():
+        for parameter in block.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    return block
+
+
+def values_and_gradients(block: Mamba, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    out = block(x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *block.parameters()]))
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_matches_the_readable_block_on_the_reference_scan(shape: tuple[int, ...]) -> None:
+    d_model, d_state, length, batch, bias, conv_bias = shape
+    block = perturbed_block(d_model, d_state, bias, conv_bias)
+    x = torch.randn(batch, length, d_model, dtype=torch.float64, requires_grad=True)
+    out, grads = values_and_gradients(block, x)
+    assert type(out.grad_fn).__name__ == "MambaBlockCpuBackward"
+    with differentiable_twice():  # the readable block, on the reference loop
+        out_ref, grads_ref = values_and_gradients(block, x)
+    assert type(out_ref.grad_fn).__name__ != "MambaBlockCpuBackward"
+    torch.testing.assert_close(out, out_ref, rtol=1e-6, atol=1e-9)
+    for grad, grad_ref in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(grad, grad_ref, rtol=1e-6, atol=1e-9)
+
+
+def test_two_threads_agree_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows split over threads, each summing its own parameter gradients: an odd batch, one total."""
+    block = perturbed_block(6, 16, bias=True, conv_bias=True)
+    x = torch.randn(7, 9, 6, dtype=torch.float64, requires_grad=True)
+    monkeypatch.setattr(cpu_mamba, "_threads", lambda batch: 1)
+    out_one, grads_one = values_and_gradients(block, x)
+    monkeypatch.setattr(cpu_mamba, "_threads", lambda batch: 2)
+    out_two, grads_two = values_and_gradients(block, x)
+    torch.testing.assert_close(out_two, out_one, rtol=1e-12, atol=0)
+    for two, one in zip(grads_two, grads_one, strict=True):
+        torch.testing.assert_close(two, one, rtol=1e-12, atol=1e-15)
+
+
+def test_gradcheck() -> None:
+    block = perturbed_block(3, 4, bias=True, conv_bias=True)
+    parameters = [p.detach().clone().requires_grad_() for p in block_parameters(block)]
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    assert torch.autograd.gradcheck(lambda x, *p: MambaBlockCpu.apply(dims, x, *p), (x, *parameters))
+
+
+def test_generated_weights_under_functional_call_get_their_gradients() -> None:
+    """HyperMamba runs blocks on weights it computes; the gradient must reach those tensors."""
+    block = perturbed_block(6, 8, bias=False, conv_bias=True)
+    scale = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 7, 6, dtype=torch.float64)
+
+    def gradient_of_scale() -> torch.Tensor:
+        weights = {name: p * scale if name == "x_proj.weight" else p for name, p in block.named_parameters()}
+        out = functional_call(block, weights, (x,))
+        return torch.autograd.grad(out.square().sum(), scale)[0]
+
+    fused = gradient_of_scale()
+    with differentiable_twice():
+        readable = gradient_of_scale()
+    torch.testing.assert_close(fused, readable, rtol=1e-6, atol=1e-9)
+    assert fused.abs() > 0
+
+
+def test_float32_stays_close_to_float64() -> None:
+    block64 = perturbed_block(14, 64, bias=False, conv_bias=True)
+    block32 = perturbed_block(14, 64, bias=False, conv_bias=True).float()
+    x = torch.randn(4, 6, 14, dtype=torch.float64, requires_grad=True)
+    x32 = x.detach().float().requires_grad_()
+    out64, grads64 = values_and_gradients(block64, x)
+    out32, grads32 = values_and_gradients(block32, x32)
+    assert type(out32.grad_fn).__name__ == "MambaBlockCpuBackward"
+    torch.testing.assert_close(out32.double(), out64, rtol=1e-4, atol=1e-5)
+    for grad32, grad64 in zip(grads32, grads64, strict=True):
+        torch.testing.assert_close(grad32.double(), grad64, rtol=1e-3, atol=1e-4)
+
+
+def test_a_parameter_of_another_dtype_takes_the_readable_path() -> None:
+    """As when A_log or D is kept in float32 beside half-precision weights: the C path wants one dtype."""
+    block = perturbed_block(4, 4, bias=False, conv_bias=True).float()
+    x = torch.randn(1, 3, 4, requires_grad=True)
+    assert type(block(x).grad_fn).__name__ == "MambaBlockCpuBackward"
+    block.D.data = block.D.data.double()
+    assert type(block(x).grad_fn).__name__ != "MambaBlockCpuBackward"
