@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from models.cpu_scan_library import cpu_kernel, mamba_workspace_elements, pointer
+from models.selective_scan import scan_threads
 
 if TYPE_CHECKING:
     from models.mamba_block import Mamba
@@ -37,17 +38,9 @@ PARAMETERS = (
 )
 """The block's parameters in the order of the P_* indices in cpu_scan.c; an absent bias is None."""
 
-MIN_ROWS_PER_THREAD = 8
-"""Batch rows per thread before a second one starts: starting a thread costs about as much as a short
-row of CryptoMamba's blocks."""
-
 
 def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_void_p]:
     return (ctypes.c_void_p * len(tensors))(*map(pointer, tensors))
-
-
-def _threads(batch: int) -> int:
-    return max(1, min(torch.get_num_threads(), batch // MIN_ROWS_PER_THREAD))
 
 
 class MambaBlockCpu(torch.autograd.Function):
@@ -64,7 +57,7 @@ class MambaBlockCpu(torch.autograd.Function):
         ctx.parameter_pointers = _pointer_array(parameters)
         cpu_kernel("mamba_forward", hidden.dtype)(
             pointer(hidden), ctx.parameter_pointers, batch, length, d_model, *dims,
-            pointer(workspace), pointer(out), _threads(batch),
+            pointer(workspace), pointer(out), scan_threads(batch, d_inner, length, d_state),
         )  # fmt: skip
         ctx.dims = dims
         ctx.shapes = [None if p is None else p.shape for p in parameters]
@@ -76,7 +69,8 @@ class MambaBlockCpu(torch.autograd.Function):
     def backward(ctx, dout):  # type: ignore[override]
         hidden, workspace = ctx.saved_tensors[:2]
         batch, length, d_model = hidden.shape
-        threads = _threads(batch)
+        d_inner, _, _, d_state = ctx.dims
+        threads = scan_threads(batch, d_inner, length, d_state)
         dout = dout.contiguous().to(hidden.dtype)
         dhidden = torch.empty_like(hidden)
         # One zeroed buffer holds every gradient's per-thread partial sums, (threads, numel) each.

@@ -1,8 +1,10 @@
 """One Mamba block, after mamba-ssm's `mamba_simple.Mamba`, on the paths of `models.selective_scan`.
 
 Parameter names, shapes and initialisation are mamba-ssm's, so a state dict moves between this block
-and the CUDA one unchanged. Only the readable (non-fused) forward is kept: projections, a causal
-depthwise convolution, the selective scan, a silu gate, and the output projection.
+and the CUDA one unchanged. The forward written here is mamba-ssm's readable (non-fused) one:
+projections, a causal depthwise convolution, the selective scan, a silu gate, and the output
+projection. It runs on CUDA and wherever a gradient of a gradient is needed; on the CPU the same
+arithmetic runs as one C call each way (`models.cpu_mamba`), tested against it.
 """
 
 # A, B, C, D are the paper's and mamba-ssm's names; F is torch's idiom.

@@ -162,7 +162,8 @@ Below about 8M updates (a few ms), starting threads next to torch's, which spin 
 work, cost more than they saved on a 2-core host: CryptoMamba's calls (under 1M) ran 1.5x slower."""
 
 
-def _threads(batch: int, dim: int, length: int, d_state: int) -> int:
+def scan_threads(batch: int, dim: int, length: int, d_state: int) -> int:
+    """Threads for a scan (or a whole Mamba block) of this size: torch's count, or fewer for small work."""
     work = batch * dim * length * d_state
     return max(1, min(torch.get_num_threads(), work // MIN_WORK_PER_THREAD))
 
@@ -179,7 +180,7 @@ class _SelectiveScanCpu(torch.autograd.Function):
         Ct = C.detach().transpose(1, 2).contiguous()
         y = torch.empty_like(u)
         checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY), d_state, dtype=u.dtype)
-        threads = _threads(batch, dim, length, d_state)
+        threads = scan_threads(batch, dim, length, d_state)
         cpu_kernel("scan_forward", u.dtype)(
             *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
             pointer(y), pointer(checkpoints), threads,
@@ -192,7 +193,7 @@ class _SelectiveScanCpu(torch.autograd.Function):
         u, dt, A, Bt, Ct, checkpoints = ctx.saved_tensors
         batch, dim, length = u.shape
         d_state = A.shape[1]
-        threads = _threads(batch, dim, length, d_state)
+        threads = scan_threads(batch, dim, length, d_state)
         # Work items are (batch row, channel group); enough groups to keep every thread busy, and no
         # more, since each adds a (length, d_state) slice of dB / dC partial sums.
         groups = min(dim, -(-2 * threads // batch))

@@ -114,7 +114,7 @@ def test_cpu_scan_matches_reference_on_several_threads(batch: int, monkeypatch: 
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        assert selective_scan_module._threads(batch, 5, 10, 3) == 2
+        assert selective_scan_module.scan_threads(batch, 5, 10, 3) == 2
         assert_matches_reference(make_inputs(batch, 5, 3, 2 * CHECKPOINT_EVERY + 7), softplus=True)
     finally:
         torch.set_num_threads(threads)
