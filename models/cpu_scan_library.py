@@ -87,24 +87,19 @@ def _build(compiler: str, target: Path) -> None:
 
 
 def _declare(library: ctypes.CDLL) -> None:
-    """Argument types of the exported kernels; see cpu_scan_kernels.h for the layouts."""
+    """Argument types of the exported kernels; see cpu_scan_kernels.h and cpu_mamba_kernels.h."""
     pointer, size, threads = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-    for suffix in ("f32", "f64"):
-        forward = getattr(library, f"scan_forward_{suffix}")
-        forward.argtypes = [pointer] * 5 + [size] * 4 + [pointer] * 2 + [threads]
-        forward.restype = None
-        backward = getattr(library, f"scan_backward_{suffix}")
-        backward.argtypes = [pointer] * 7 + [size] * 5 + [pointer] * 5 + [threads]
-        backward.restype = None
-        step = getattr(library, f"mamba_step_{suffix}")
-        step.argtypes = [pointer] * 14 + [size] * 6 + [pointer]
-        step.restype = None
-        block_forward = getattr(library, f"mamba_forward_{suffix}")
-        block_forward.argtypes = [pointer] * 2 + [size] * 7 + [pointer] * 2 + [threads]
-        block_forward.restype = None
-        block_backward = getattr(library, f"mamba_backward_{suffix}")
-        block_backward.argtypes = [pointer] * 4 + [size] * 7 + [pointer] * 2 + [threads]
-        block_backward.restype = None
+    per_precision = {
+        "scan_forward": [pointer] * 5 + [size] * 4 + [pointer] * 2 + [threads],
+        "scan_backward": [pointer] * 7 + [size] * 5 + [pointer] * 5 + [threads],
+        "mamba_step": [pointer] * 14 + [size] * 6 + [pointer],
+        "mamba_forward": [pointer] * 2 + [size] * 7 + [pointer] * 2 + [threads],
+        "mamba_backward": [pointer] * 4 + [size] * 7 + [pointer] * 2 + [threads],
+    }
+    for name, argtypes in per_precision.items():
+        for suffix in ("f32", "f64"):
+            kernel = getattr(library, f"{name}_{suffix}")
+            kernel.argtypes, kernel.restype = argtypes, None
     library.mamba_workspace_size.argtypes = [size] * 4
     library.mamba_workspace_size.restype = size
     library.scan_chunk.argtypes = []
