@@ -3,6 +3,13 @@
 Each variate's whole look-back window becomes one token; a bidirectional Mamba mixes the variates
 (one block reads them in order, one in reverse, and their outputs are summed), then a feed-forward
 layer works on each token. A linear projection of the close's token gives the forecast.
+
+As in the published code (`use_norm`, on by default there, taken from the Non-stationary
+Transformer), each window is first normalised per variate by its own mean and standard deviation
+over the days, and the forecast is mapped back with the target variate's. The model thus learns the
+next value relative to the window, so prices outside the training years' range do not leave it
+extrapolating its input layer. Without it, S-Mamba on train-only scaled prices forecast the test
+year far worse than persistence.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ import torch
 from torch import nn
 
 from models.mamba_block import Mamba
+
+NORM_EPS = 1e-5
+"""Added to each window's variance before the square root, as in the published code."""
 
 
 class SMambaLayer(nn.Module):
@@ -46,9 +56,11 @@ class SMamba(nn.Module):
         d_ff: int = 128,
         dropout: float = 0.1,
         layers: int = 2,
+        use_norm: bool = True,
     ) -> None:
         super().__init__()
         self.target_index = target_index
+        self.use_norm = use_norm
         self.embed = nn.Linear(window, d_model)
         self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(SMambaLayer(d_model, d_state, d_ff, dropout) for _ in range(layers))
@@ -56,7 +68,17 @@ class SMamba(nn.Module):
         self.project = nn.Linear(d_model, 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.use_norm:  # per sample and variate, over the window (the last axis)
+            means = features.mean(-1, keepdim=True).detach()
+            stdevs = torch.sqrt(features.var(-1, keepdim=True, unbiased=False) + NORM_EPS).detach()
+            features = (features - means) / stdevs
         tokens = self.dropout(self.embed(features))  # (batch, features, d_model): one token per variate
         for layer in self.layers:
             tokens = layer(tokens)
-        return self.project(self.norm(tokens[:, self.target_index])).squeeze(-1)
+        forecast = self.project(self.norm(tokens[:, self.target_index])).squeeze(-1)
+        if self.use_norm:
+            forecast = forecast * stdevs[:, self.target_index, 0] + means[:, self.target_index, 0]
+        return forecast
+
+    def extra_repr(self) -> str:
+        return f"target_index={self.target_index}, use_norm={self.use_norm}"

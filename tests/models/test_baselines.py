@@ -28,3 +28,22 @@ def test_smamba_forecast_comes_from_the_target_token():
         # The variates mix, so other tokens matter too; but the forecast is read off token 4.
         model.target_index = 0
         assert not torch.equal(model(sample), before)
+
+
+def test_smamba_normalises_each_window_so_its_level_moves_the_forecast_one_for_one():
+    """With S-Mamba's per-window normalisation, shifting a window's target variate by c shifts the
+    forecast by c and scaling it scales the forecast; without it, neither holds."""
+    torch.manual_seed(0)
+    sample = torch.randn(3, 6, 14)
+    shifted, scaled = sample.clone(), sample.clone()
+    shifted[:, 4] += 1000.0
+    scaled[:, 4] *= 50.0
+    for use_norm in (True, False):
+        model = SMamba(num_features=6, window=14, target_index=4, use_norm=use_norm).eval()
+        with torch.no_grad():
+            base, moved, grown = model(sample), model(shifted), model(scaled)
+        if use_norm:
+            torch.testing.assert_close(moved, base + 1000.0, rtol=1e-6, atol=1e-3)
+            torch.testing.assert_close(grown, base * 50.0, rtol=1e-4, atol=1e-3)
+        else:
+            assert not torch.allclose(moved, base + 1000.0, atol=1.0)
