@@ -1,9 +1,9 @@
 """A small, explicit training loop: Adam, RMSE loss, StepLR, early stopping on validation, resumable.
 
 Every `checkpoint_every` epochs the full training state (model, optimizer, scheduler, RNG, best
-weights so far, epoch) is written atomically next to the configuration and a fingerprint of the
-data, so an interrupted run resumes where it stopped, and a checkpoint from other data or other
-settings is never resumed by mistake.
+weights so far, epoch) is written atomically next to the configuration, a fingerprint of the data
+and the model's architecture, so an interrupted run resumes where it stopped, and a checkpoint from
+other data, other settings or another model is never resumed by mistake.
 """
 
 from __future__ import annotations
@@ -174,6 +174,7 @@ def _save(
     payload = {
         "config": asdict(config),
         "fingerprint": fingerprint,
+        "architecture": repr(model),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -196,8 +197,12 @@ def _resume(
     if path is None or not path.exists():
         return 0
     saved = torch.load(path, weights_only=False)
-    if saved["config"] != asdict(config) or saved["fingerprint"] != fingerprint:
-        logger.warning("checkpoint %s was made with other settings or data; starting afresh", path)
+    # The architecture (the module tree with its settings, e.g. dropout rates or S-Mamba's use_norm)
+    # catches a model changed without changing its parameter shapes. Checkpoints written before it
+    # was recorded carry none and are judged by config and data alone.
+    same_model = saved.get("architecture", repr(model)) == repr(model)
+    if saved["config"] != asdict(config) or saved["fingerprint"] != fingerprint or not same_model:
+        logger.warning("checkpoint %s was made with other settings, data or model; starting afresh", path)
         return 0
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])

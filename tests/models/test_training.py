@@ -103,3 +103,25 @@ def test_early_stopping_keeps_the_best_epoch():
     config = TrainingConfig(epochs=200, learning_rate=0.05, lr_step=1000, batch_size=16, patience=3)
     result = train(_fresh(), _data(), config, progress=False)
     assert result.epochs_run == result.best_epoch + 3 < 200
+
+
+def test_a_checkpoint_from_a_model_changed_without_new_shapes_is_not_resumed(tmp_path: Path):
+    """Same parameters, other dropout: the state dict would load, so the architecture must say no."""
+    checkpoint = tmp_path / "model.pt"
+    train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
+    changed = _fresh()
+    changed.dropout = nn.Dropout(0.3)
+    assert train(changed, _data(), CONFIG, checkpoint, progress=False).resumed_from_epoch == 0
+
+
+def test_a_checkpoint_without_a_recorded_architecture_still_resumes(tmp_path: Path):
+    """Checkpoints written before the architecture was recorded are judged by config and data."""
+    checkpoint = tmp_path / "model.pt"
+    crashing = _CrashAfter(_fresh(), calls=5 * 4 + 2)
+    with pytest.raises(KeyboardInterrupt):
+        train(crashing, _data(), CONFIG, checkpoint, progress=False)
+    saved = torch.load(checkpoint, weights_only=False)
+    del saved["architecture"]
+    torch.save(saved, checkpoint)
+    result = train(_CrashAfter(_fresh(), calls=10**6), _data(), CONFIG, checkpoint, progress=False)
+    assert result.resumed_from_epoch == 4
