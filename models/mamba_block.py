@@ -220,14 +220,11 @@ class Mamba(nn.Module):
         batch = hidden_states.shape[0]
         out = hidden_states.new_empty(batch, 1, self.d_model)
         # Held here, so any contiguous copy outlives the call that reads it.
+        # The kernel takes the parameters in cpu_mamba's PARAMETERS order, after the input and caches.
         tensors = [
             t if t is None else t.contiguous()
-            for t in (
-                hidden_states, conv_state, ssm_state, self.in_proj.weight, self.in_proj.bias,
-                self.conv1d.weight, self.conv1d.bias, self.x_proj.weight, self.dt_proj.weight,
-                self.dt_proj.bias, self.A_log, self.D, self.out_proj.weight, self.out_proj.bias,
-            )
-        ]  # fmt: skip
+            for t in (hidden_states, conv_state, ssm_state, *block_parameters(self))
+        ]
         cpu_kernel("mamba_step", out.dtype)(
             *map(pointer, tensors),
             batch, self.d_model, self.d_inner, self.d_conv, self.dt_rank, self.d_state, pointer(out),

@@ -200,7 +200,8 @@ def _resume(
     # The architecture (the module tree with its settings, e.g. dropout rates or S-Mamba's use_norm)
     # catches a model changed without changing its parameter shapes. Checkpoints written before it
     # was recorded carry none and are judged by config and data alone.
-    same_model = saved.get("architecture", repr(model)) == repr(model)
+    architecture = repr(model)
+    same_model = saved.get("architecture", architecture) == architecture
     if saved["config"] != asdict(config) or saved["fingerprint"] != fingerprint or not same_model:
         logger.warning("checkpoint %s was made with other settings, data or model; starting afresh", path)
         return 0
