@@ -71,7 +71,7 @@ def main() -> None:
         "--threads",
         type=int,
         default=2,
-        help="torch (and scan) threads; small models often train faster on 1",
+        help="threads to train on: the Mamba kernels use them all, torch one (models/cpu_threads.py)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from models.cpu_scan_library import cpu_kernel, mamba_workspace_elements, pointer
-from models.selective_scan import scan_threads
+from models.cpu_threads import kernel_threads
 
 if TYPE_CHECKING:
     from models.mamba_block import Mamba
@@ -58,7 +58,7 @@ class MambaBlockCpu(torch.autograd.Function):
         ctx.parameter_pointers = _pointer_array(parameters)
         cpu_kernel("mamba_forward", hidden.dtype)(
             pointer(hidden), ctx.parameter_pointers, batch, length, d_model, *dims,
-            pointer(workspace), pointer(out), scan_threads(batch, d_inner, length, d_state),
+            pointer(workspace), pointer(out), kernel_threads(batch, d_inner, length, d_state),
         )  # fmt: skip
         ctx.dims = dims
         ctx.shapes = [None if p is None else p.shape for p in parameters]
@@ -71,7 +71,7 @@ class MambaBlockCpu(torch.autograd.Function):
         hidden, workspace = ctx.saved_tensors[:2]
         batch, length, d_model = hidden.shape
         d_inner, _, _, d_state = ctx.dims
-        threads = scan_threads(batch, d_inner, length, d_state)
+        threads = kernel_threads(batch, d_inner, length, d_state)
         dout = dout.contiguous().to(hidden.dtype)
         dhidden = torch.empty_like(hidden)
         # One zeroed buffer holds every gradient's per-thread partial sums, (threads, numel) each.

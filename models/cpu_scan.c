@@ -17,49 +17,16 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK 64       /* steps between state checkpoints; must equal cpu_scan.CHECKPOINT_EVERY */
-#define MAX_THREADS 64
 
 long scan_chunk(void) { return CHUNK; }
 
-/* ------------------------------------------------------------------------------------ parallel for */
-
-typedef void (*item_fn)(const void *args, long item);
-
-struct parallel_job {
-    item_fn fn;
-    const void *args;
-    long items;
-    long next; /* the next unclaimed item, taken atomically */
-};
-
-static void *take_items(void *opaque) {
-    struct parallel_job *job = opaque;
-    long item;
-    while ((item = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->items) {
-        job->fn(job->args, item);
-    }
-    return NULL;
-}
-
-/* Run fn(args, i) for i in [0, items) on up to `threads` threads, this one included. Items are claimed
- * one at a time, so a thread that could not be started only means the others take its share. */
-static void parallel_for(long items, int threads, item_fn fn, const void *args) {
-    struct parallel_job job = {fn, args, items, 0};
-    pthread_t helpers[MAX_THREADS];
-    int started = 0;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (threads > items) threads = (int)items;
-    while (started < threads - 1 && pthread_create(&helpers[started], NULL, take_items, &job) == 0) {
-        started++;
-    }
-    take_items(&job);
-    for (int i = 0; i < started; i++) pthread_join(helpers[i], NULL);
-}
+#include "cpu_thread_pool.h"
 
 /* ------------------------------------------------------------------------------- branch-free exp
  * exp(x) = 2^k * exp(r), k = round(x / ln 2), |r| <= ln 2 / 2, 2^k built from its exponent bits. x is

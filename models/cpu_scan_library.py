@@ -24,7 +24,12 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).parent
-SOURCES = (HERE / "cpu_scan.c", HERE / "cpu_scan_kernels.h", HERE / "cpu_mamba_kernels.h")
+SOURCES = (
+    HERE / "cpu_scan.c",
+    HERE / "cpu_thread_pool.h",
+    HERE / "cpu_scan_kernels.h",
+    HERE / "cpu_mamba_kernels.h",
+)
 FLAGS = (
     "-std=gnu11",
     "-O3",

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from models.cpu_scan_library import CHECKPOINT_EVERY, cpu_kernel, cpu_kernels_available, pointer
+from models.cpu_threads import kernel_threads
 
 logger = logging.getLogger(__name__)
 
@@ -156,17 +157,6 @@ def selective_state_step(
 # CHECKPOINT_EVERY steps; the backward recomputes each chunk's states from its checkpoint and walks
 # back through them.
 
-MIN_WORK_PER_THREAD = 2**22
-"""State updates (batch * dim * length * d_state) each thread must have before a second one starts.
-Below about 8M updates (a few ms), starting threads next to torch's, which spin after their own parallel
-work, cost more than they saved on a 2-core host: CryptoMamba's calls (under 1M) ran 1.5x slower."""
-
-
-def scan_threads(batch: int, dim: int, length: int, d_state: int) -> int:
-    """Threads for a scan (or a whole Mamba block) of this size: torch's count, or fewer for small work."""
-    work = batch * dim * length * d_state
-    return max(1, min(torch.get_num_threads(), work // MIN_WORK_PER_THREAD))
-
 
 class _SelectiveScanCpu(torch.autograd.Function):
     """y = <C_t, h_t> for dt already biased and soft-plussed; the skip and gate are left to autograd."""
@@ -180,7 +170,7 @@ class _SelectiveScanCpu(torch.autograd.Function):
         Ct = C.detach().transpose(1, 2).contiguous()
         y = torch.empty_like(u)
         checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY), d_state, dtype=u.dtype)
-        threads = scan_threads(batch, dim, length, d_state)
+        threads = kernel_threads(batch, dim, length, d_state)
         cpu_kernel("scan_forward", u.dtype)(
             *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
             pointer(y), pointer(checkpoints), threads,
@@ -193,7 +183,7 @@ class _SelectiveScanCpu(torch.autograd.Function):
         u, dt, A, Bt, Ct, checkpoints = ctx.saved_tensors
         batch, dim, length = u.shape
         d_state = A.shape[1]
-        threads = scan_threads(batch, dim, length, d_state)
+        threads = kernel_threads(batch, dim, length, d_state)
         # Work items are (batch row, channel group); enough groups to keep every thread busy, and no
         # more, since each adds a (length, d_state) slice of dB / dC partial sums.
         groups = min(dim, -(-2 * threads // batch))

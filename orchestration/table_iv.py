@@ -106,8 +106,8 @@ def parse_arguments(description: str) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        help="CPU threads for torch and numba; use 1 per process when running several at once "
-        "(an oversubscribed core makes torch's thread pool ten times slower)",
+        help="CPU threads (training gives them to the Mamba kernels, and torch one); use 1 per "
+        "process when running several at once (oversubscribed cores make thread pools ten times slower)",
     )
     args = parser.parse_args()
     if args.threads:

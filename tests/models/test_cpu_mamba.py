@@ -53,9 +53,9 @@ def test_two_threads_agree_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows split over threads, each summing its own parameter gradients: an odd batch, one total."""
     block = perturbed_block(6, 16, bias=True, conv_bias=True)
     x = torch.randn(7, 9, 6, dtype=torch.float64, requires_grad=True)
-    monkeypatch.setattr(cpu_mamba, "scan_threads", lambda *sizes: 1)
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 1)
     out_one, grads_one = values_and_gradients(block, x)
-    monkeypatch.setattr(cpu_mamba, "scan_threads", lambda *sizes: 2)
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 2)
     out_two, grads_two = values_and_gradients(block, x)
     torch.testing.assert_close(out_two, out_one, rtol=1e-12, atol=0)
     for two, one in zip(grads_two, grads_one, strict=True):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
+from models import cpu_threads
 from models import selective_scan as selective_scan_module
 from models.selective_scan import (
     CHECKPOINT_EVERY,
@@ -110,14 +111,10 @@ def test_cpu_scan_matches_reference_at_chunk_edges(length: int) -> None:
 def test_cpu_scan_matches_reference_on_several_threads(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Work split over threads: (row, channel) items forward; backward, channel groups per row (batch 1
     takes 4 groups on 2 threads), each summing its own slice of dB and dC."""
-    monkeypatch.setattr(selective_scan_module, "MIN_WORK_PER_THREAD", 1)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        assert selective_scan_module.scan_threads(batch, 5, 10, 3) == 2
+    monkeypatch.setattr(cpu_threads, "MIN_WORK_PER_THREAD", 1)
+    with cpu_threads.kernels_take_the_cores(2):
+        assert cpu_threads.kernel_threads(batch, 5, 10, 3) == 2
         assert_matches_reference(make_inputs(batch, 5, 3, 2 * CHECKPOINT_EVERY + 7), softplus=True)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_cpu_scan_float32_stays_close_to_float64_reference() -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from models.cpu_threads import kernel_threads
 from models.training import ScaledData, TrainingConfig, train
 
 
@@ -125,3 +126,27 @@ def test_a_checkpoint_without_a_recorded_architecture_still_resumes(tmp_path: Pa
     torch.save(saved, checkpoint)
     result = train(_CrashAfter(_fresh(), calls=10**6), _data(), CONFIG, checkpoint, progress=False)
     assert result.resumed_from_epoch == 4
+
+
+class _ThreadsSeen(_Linear):
+    """Records torch's thread count and the kernels' for a CryptoMamba-sized block at each forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, int]] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.add((torch.get_num_threads(), kernel_threads(32, 28, 6, 64)))
+        return super().forward(x)
+
+
+def test_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model = _ThreadsSeen()
+        train(model, _data(), CONFIG, progress=False)
+        assert model.seen == {(1, 2)}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
