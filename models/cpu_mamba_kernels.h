@@ -19,7 +19,7 @@
 struct NAME(mamba_args) {
     long batch, length, d_model, d_inner, d_conv, dt_rank, d_state, threads;
     struct mamba_workspace layout;
-    const REAL *hidden, *const *params, *A, *dout;
+    const REAL *hidden, *const *params, *A, *A2, *dout; /* A = -exp(A_log); A2 = A log2(e) */
     REAL *in_wT, *x_wT, *dt_wT, *out_wT; /* the forward's projections, transposed */
     REAL *workspace, *out, *dhidden, *const *grads;
 };
@@ -70,7 +70,7 @@ static inline void NAME(add_outer)(REAL *restrict gW, REAL *restrict gb, const R
 /* The scan's arguments for one batch row of the workspace: scan_forward's layout with a batch of 1. */
 static struct NAME(scan_args) NAME(row_scan)(const struct NAME(mamba_args) *a, REAL *w) {
     const struct mamba_workspace *o = &a->layout;
-    return (struct NAME(scan_args)){.u = w + o->u, .dt = w + o->dt, .A = a->A, .Bt = w + o->bt,
+    return (struct NAME(scan_args)){.u = w + o->u, .dt = w + o->dt, .A = a->A, .A2 = a->A2, .Bt = w + o->bt,
                                     .Ct = w + o->ct, .dim = a->d_inner, .length = a->length,
                                     .d_state = a->d_state, .groups = 1, .y = w + o->y_scan,
                                     .checkpoints = w + o->checkpoints};
@@ -242,17 +242,18 @@ void NAME(mamba_forward)(const REAL *hidden, const REAL *const *params, long bat
                          long d_model, long d_inner, long d_conv, long dt_rank, long d_state,
                          REAL *workspace, REAL *out, int threads) {
     REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
+    REAL *A2 = NAME(base2_rates)(A, d_inner * d_state);
     struct NAME(mamba_args) a = {
         .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
         .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
-        .A = A, .workspace = workspace, .out = out,
+        .A = A, .A2 = A2, .workspace = workspace, .out = out,
         .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state),
         .in_wT = NAME(transposed)(params[P_IN_W], 2 * d_inner, d_model),
         .x_wT = NAME(transposed)(params[P_X_W], dt_rank + 2 * d_state, d_inner),
         .dt_wT = NAME(transposed)(params[P_DT_W], d_inner, dt_rank),
         .out_wT = NAME(transposed)(params[P_OUT_W], d_model, d_inner)};
     parallel_for(batch, threads, NAME(mamba_forward_item), &a);
-    free(A), free(a.in_wT), free(a.x_wT), free(a.dt_wT), free(a.out_wT);
+    free(A), free(A2), free(a.in_wT), free(a.x_wT), free(a.dt_wT), free(a.out_wT);
 }
 
 void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *const *params,
@@ -262,10 +263,11 @@ void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *cons
     if (threads > batch) threads = (int)batch;
     if (threads < 1) threads = 1;
     REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
+    REAL *A2 = NAME(base2_rates)(A, d_inner * d_state);
     struct NAME(mamba_args) a = {
         .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
         .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
-        .A = A, .dout = dout, .workspace = (REAL *)workspace, .dhidden = dhidden, .grads = grads,
+        .A = A, .A2 = A2, .dout = dout, .workspace = (REAL *)workspace, .dhidden = dhidden, .grads = grads,
         .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state)};
     parallel_for(threads, threads, NAME(mamba_backward_item), &a);
     for (int p = 0; p < P_COUNT; p++) { /* each gradient's thread rows, summed into row 0 */
@@ -275,5 +277,5 @@ void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *cons
             for (long i = 0; i < size; i++) grads[p][i] += grads[p][k * size + i];
         }
     }
-    free(A);
+    free(A), free(A2);
 }

@@ -75,6 +75,40 @@ static inline double exp_f64(double x) {
     return p * scale.f;
 }
 
+/* ---------------------------------------------------------------------------- the decays' 2^x
+ * The decays exp(dt * A) are most of the scan's arithmetic, so the kernels compute them as mamba-ssm's
+ * CUDA kernel does: log2(e) is folded into A once per call, and each decay is 2^(dt * A log2(e)). That
+ * leaves no ln 2 reduction: 2^x = 2^k * 2^r, k = round(x), r = x - k exact, and 2^k added to the
+ * exponent bits of 2^r. The forward pass ran about a quarter faster than with exp_f32. */
+
+#define LOG2E_F32 1.44269504088896341f
+#define LOG2E_F64 1.44269504088896340736
+
+/* In Mamba the exponent is at most 0 (A < 0, dt >= 0). Below -126 it is clamped (2^k must stay a normal
+ * float; such decays are flushed anyway, and -inf gives 0, not NaN). Above, 2^k is clamped to 2^127 in
+ * integer arithmetic, one instruction where a float clamp that keeps NaN costs three: past 2^127 the
+ * state has left the float range, and 2^127 stands in, as exp_f32's clamp does. */
+static inline float exp2_f32(float x) {
+    x = x < -126.0f ? -126.0f : x;
+    const float k = __builtin_rintf(x), r = x - k;
+    /* 2^r on |r| <= 1/2: a degree-6 polynomial fitted to the relative error, under 1e-7 in float */
+    float p = 1.5345807500e-4f;
+    p = p * r + 1.3399931183e-3f;
+    p = p * r + 9.6184889739e-3f;
+    p = p * r + 5.5503287771e-2f;
+    p = p * r + 2.4022646890e-1f;
+    p = p * r + 6.9314720574e-1f;
+    p = p * r + 1.0000000006e+0f;
+    int32_t power = (int32_t)k;
+    power = power > 127 ? 127 : power;
+    union { int32_t i; float f; } bits = {.f = p};
+    bits.i += power << 23;
+    return bits.f;
+}
+
+/* float64 is for checking against the reference: exp_f64's accuracy matters there, not its speed. */
+static inline double exp2_f64(double x) { return exp_f64(x * 6.93147180559945309417e-01); }
+
 /* Flush thresholds: a little above exp(floor), since exp rounds in the precision. */
 #define FLUSH_F32 1.1e-19f
 #define FLUSH_F64 1.6e-154
@@ -140,6 +174,8 @@ long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state)
 #define REAL float
 #define SUFFIX f32
 #define EXP exp_f32
+#define EXP2 exp2_f32
+#define LOG2E LOG2E_F32
 #define FLUSH FLUSH_F32
 #define LOG1P_TERMS 8 /* the next term is below 1e-8 */
 #include "cpu_scan_kernels.h"
@@ -147,12 +183,16 @@ long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state)
 #undef REAL
 #undef SUFFIX
 #undef EXP
+#undef EXP2
+#undef LOG2E
 #undef FLUSH
 #undef LOG1P_TERMS
 
 #define REAL double
 #define SUFFIX f64
 #define EXP exp_f64
+#define EXP2 exp2_f64
+#define LOG2E LOG2E_F64
 #define FLUSH FLUSH_F64
 #define LOG1P_TERMS 18 /* the next term is below 1e-18 */
 #include "cpu_scan_kernels.h"

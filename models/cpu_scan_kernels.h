@@ -8,9 +8,10 @@
 #define CAT(name, suffix) CAT_(name, suffix)
 #define NAME(name) CAT(name, SUFFIX)
 
-/* The decay exp(dt * a), flushed to 0 where it would make subnormal products. */
-static inline REAL NAME(decay)(REAL exponent) {
-    REAL value = EXP(exponent);
+/* The decay exp(dt * A) = 2^(dt * A2) for A2 = A log2(e), flushed to 0 where it would make subnormal
+ * products. */
+static inline REAL NAME(decay)(REAL exponent2) {
+    REAL value = EXP2(exponent2);
     return value > FLUSH ? value : (REAL)0;
 }
 
@@ -34,21 +35,29 @@ static inline REAL NAME(sigmoid)(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x));
 static inline REAL NAME(silu)(REAL x) { return x * NAME(sigmoid)(x); }
 
 struct NAME(scan_args) {
-    const REAL *u, *dt, *A, *Bt, *Ct, *dy;
+    const REAL *u, *dt, *A, *A2, *Bt, *Ct, *dy; /* A2: A log2(e), from base2_rates */
     long dim, length, d_state, groups; /* the batch row comes from the work item */
     REAL *y, *checkpoints, *du, *ddt;
     REAL *dA_part, *dB_part, *dC_part;
 };
 
-/* One step of the recurrence for one channel: h = decay(dt A) * h + dt u B; returns <C, h>. The
- * backward recomputes its states with this same function, so it sees the forward's values. */
-static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a,
+/* A log2(e) (see exp2_f32), formed once per call; the caller frees it. */
+static REAL *NAME(base2_rates)(const REAL *A, long count) {
+    REAL *A2 = malloc(sizeof(REAL) * (size_t)count);
+    if (A2 == NULL) abort();
+    for (long i = 0; i < count; i++) A2[i] = A[i] * LOG2E;
+    return A2;
+}
+
+/* One step of the recurrence for one channel, a2 = A2's row: h = decay(dt a2) * h + dt u B; returns
+ * <C, h>. The backward recomputes its states with this same function, so it sees the forward's values. */
+static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a2,
                                    const REAL *restrict b, const REAL *restrict c, REAL dt, REAL dtu,
                                    long d_state) {
     REAL acc = 0;
 #pragma omp simd reduction(+ : acc)
     for (long n = 0; n < d_state; n++) {
-        REAL decay = NAME(decay)(dt * a[n]);
+        REAL decay = NAME(decay)(dt * a2[n]);
         decays[n] = decay;
         h[n] = decay * h[n] + dtu * b[n];
         acc += c[n] * h[n];
@@ -59,14 +68,14 @@ static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const 
 static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long item, const long N) {
     const long b = item / s->dim, d = item % s->dim, L = s->length;
     const long chunks = (L + CHUNK - 1) / CHUNK;
-    const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a = s->A + d * N;
+    const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a2 = s->A2 + d * N;
     REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * chunks * N;
     REAL h[N], decays[N];
     memset(h, 0, sizeof(h));
     for (long t = 0; t < L; t++) {
         if (t % CHUNK == 0) memcpy(checkpoints + (t / CHUNK) * N, h, sizeof(h));
         const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
-        y[t] = NAME(advance)(h, decays, a, bt, ct, dt[t], dt[t] * u[t], N);
+        y[t] = NAME(advance)(h, decays, a2, bt, ct, dt[t], dt[t] * u[t], N);
     }
 }
 
@@ -89,7 +98,8 @@ static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long
     REAL *dB = s->dB_part + item * L * N, *dC = s->dC_part + item * L * N;
     for (long d = g; d < s->dim; d += s->groups) {
         const long row = b * s->dim + d;
-        const REAL *u = s->u + row * L, *dt = s->dt + row * L, *dy = s->dy + row * L, *a = s->A + d * N;
+        const REAL *u = s->u + row * L, *dt = s->dt + row * L, *dy = s->dy + row * L;
+        const REAL *a = s->A + d * N, *a2 = s->A2 + d * N;
         REAL *du = s->du + row * L, *ddt = s->ddt + row * L;
         memset(carry, 0, sizeof(REAL) * N);
         memset(grad_a, 0, sizeof(REAL) * N);
@@ -100,7 +110,7 @@ static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long
                 const long t = start + k;
                 const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
                 memcpy(states + (k + 1) * N, states + k * N, sizeof(REAL) * N);
-                NAME(advance)(states + (k + 1) * N, decays + k * N, a, bt, ct, dt[t], dt[t] * u[t], N);
+                NAME(advance)(states + (k + 1) * N, decays + k * N, a2, bt, ct, dt[t], dt[t] * u[t], N);
             }
             /* Backwards through the chunk: dL/dh_t is the carry from t + 1 plus y_t's own term; every
              * gradient of step t follows from it at once. Only the carry is sequential in time. */
@@ -139,20 +149,24 @@ static void NAME(backward_item)(const void *opaque, long item) {
 void NAME(scan_forward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                        long batch, long dim, long length, long d_state, REAL *y, REAL *checkpoints,
                        int threads) {
-    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dim = dim,
+    REAL *A2 = NAME(base2_rates)(A, dim * d_state);
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .A2 = A2, .Bt = Bt, .Ct = Ct, .dim = dim,
                                 .length = length, .d_state = d_state, .y = y, .checkpoints = checkpoints};
     parallel_for(batch * dim, threads, NAME(forward_item), &s);
+    free(A2);
 }
 
 void NAME(scan_backward)(const REAL *u, const REAL *dt, const REAL *A, const REAL *Bt, const REAL *Ct,
                         const REAL *dy, const REAL *checkpoints, long batch, long dim, long length,
                         long d_state, long groups, REAL *du, REAL *ddt, REAL *dA_part, REAL *dB_part,
                         REAL *dC_part, int threads) {
-    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .Bt = Bt, .Ct = Ct, .dy = dy,
+    REAL *A2 = NAME(base2_rates)(A, dim * d_state);
+    struct NAME(scan_args) s = {.u = u, .dt = dt, .A = A, .A2 = A2, .Bt = Bt, .Ct = Ct, .dy = dy,
                                 .dim = dim, .length = length, .d_state = d_state, .groups = groups,
                                 .checkpoints = (REAL *)checkpoints, .du = du, .ddt = ddt,
                                 .dA_part = dA_part, .dB_part = dB_part, .dC_part = dC_part};
     parallel_for(batch * groups, threads, NAME(backward_item), &s);
+    free(A2);
 }
 
 /* y[j] = sum_k W[j, k] x[k] (+ bias[j]) for W (rows, cols): the step's projections at batch 1 are
@@ -170,16 +184,16 @@ static inline void NAME(project)(const REAL *restrict W, const REAL *restrict bi
 /* One new bar through a whole Mamba block (models/mamba_block.py's `Mamba.step`, in one call): in_proj,
  * the causal conv over the last d_conv inputs, x_proj, dt_proj with softplus, the state update with the
  * D skip and silu(z) gate, and out_proj. conv_state (batch, d_inner, d_conv) and ssm_state (batch,
- * d_inner, d_state) are updated in place; A = -exp(A_log) is formed here; *_bias may be NULL. */
+ * d_inner, d_state) are updated in place; A2 = -exp(A_log) log2(e) is formed here; *_bias may be NULL. */
 void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, const REAL *in_weight,
                       const REAL *in_bias, const REAL *conv_weight, const REAL *conv_bias,
                       const REAL *x_weight, const REAL *dt_weight, const REAL *dt_bias, const REAL *A_log,
                       const REAL *D, const REAL *out_weight, const REAL *out_bias, long batch, long d_model,
                       long d_inner, long d_conv, long dt_rank, long d_state, REAL *out) {
     REAL xz[2 * d_inner], x_dbl[dt_rank + 2 * d_state], y[d_inner], dt_raw[d_inner], decays[d_state];
-    REAL A[d_inner * d_state];
+    REAL A2[d_inner * d_state];
 #pragma omp simd
-    for (long i = 0; i < d_inner * d_state; i++) A[i] = -EXP(A_log[i]);
+    for (long i = 0; i < d_inner * d_state; i++) A2[i] = -EXP(A_log[i]) * LOG2E;
     for (long b = 0; b < batch; b++) {
         NAME(project)(in_weight, in_bias, hidden + b * d_model, 2 * d_inner, d_model, xz);
         REAL *x = xz, *z = xz + d_inner;
@@ -197,7 +211,7 @@ void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, con
         for (long c = 0; c < d_inner; c++) {
             REAL dt = NAME(softplus)(dt_raw[c]);
             REAL *h = ssm_state + (b * d_inner + c) * d_state;
-            REAL value = NAME(advance)(h, decays, A + c * d_state, B, C, dt, dt * x[c], d_state);
+            REAL value = NAME(advance)(h, decays, A2 + c * d_state, B, C, dt, dt * x[c], d_state);
             y[c] = (value + D[c] * x[c]) * NAME(silu)(z[c]);
         }
         NAME(project)(out_weight, out_bias, y, d_model, d_inner, out + b * d_model);
