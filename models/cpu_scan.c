@@ -32,6 +32,19 @@ long scan_chunk(void) { return CHUNK; }
  * exp(x) = 2^k * exp(r), k = round(x / ln 2), |r| <= ln 2 / 2, 2^k built from its exponent bits. x is
  * clamped to [floor, ceiling]: below, the decay is flushed anyway; above, 2^k would overflow. */
 
+/* c[0] r^(n-1) + ... + c[n-1] by Horner's rule; with constant coefficients it unrolls in place. */
+static inline float polynomial_f32(float r, const float *c, int n) {
+    float p = c[0];
+    for (int i = 1; i < n; i++) p = p * r + c[i];
+    return p;
+}
+
+static inline double polynomial_f64(double r, const double *c, int n) {
+    double p = c[0];
+    for (int i = 1; i < n; i++) p = p * r + c[i];
+    return p;
+}
+
 static inline float exp_f32(float x) {
     x = x < -43.6682f ? -43.6682f : x; /* 0.5 * log(FLT_MIN) */
     x = x > 88.0f ? 88.0f : x;
@@ -39,13 +52,9 @@ static inline float exp_f32(float x) {
     float r = x - k * 0.693359375f;    /* ln 2 in two parts (Cephes): the high part is exact in float */
     r = r + k * 2.12194440e-4f;
     /* Cephes' expf polynomial: 1 + r + r^2 P(r), relative error about 1e-7 */
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    static const float P[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                              4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+    const float p = polynomial_f32(r, P, sizeof(P) / sizeof(P[0])) * r * r + r + 1.0f;
     union { int32_t i; float f; } scale = {.i = ((int32_t)k + 127) << 23};
     return p * scale.f;
 }
@@ -57,20 +66,10 @@ static inline double exp_f64(double x) {
     double r = x - k * 6.93147180369123816490e-01; /* fdlibm's ln 2 high and low parts */
     r = r - k * 1.90821492927058770002e-10;
     /* Taylor to r^13 / 13!: the next term is below 1e-17 relative for |r| <= ln 2 / 2 */
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    static const double TAYLOR[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
+                                    1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
+                                    1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+    const double p = polynomial_f64(r, TAYLOR, sizeof(TAYLOR) / sizeof(TAYLOR[0]));
     union { int64_t i; double f; } scale = {.i = ((int64_t)k + 1023) << 52};
     return p * scale.f;
 }
@@ -92,13 +91,9 @@ static inline float exp2_f32(float x) {
     x = x < -126.0f ? -126.0f : x;
     const float k = __builtin_rintf(x), r = x - k;
     /* 2^r on |r| <= 1/2: a degree-6 polynomial fitted to the relative error, under 1e-7 in float */
-    float p = 1.5345807500e-4f;
-    p = p * r + 1.3399931183e-3f;
-    p = p * r + 9.6184889739e-3f;
-    p = p * r + 5.5503287771e-2f;
-    p = p * r + 2.4022646890e-1f;
-    p = p * r + 6.9314720574e-1f;
-    p = p * r + 1.0000000006e+0f;
+    static const float P[] = {1.5345807500e-4f, 1.3399931183e-3f, 9.6184889739e-3f, 5.5503287771e-2f,
+                              2.4022646890e-1f, 6.9314720574e-1f, 1.0000000006e+0f};
+    const float p = polynomial_f32(r, P, sizeof(P) / sizeof(P[0]));
     int32_t power = (int32_t)k;
     power = power > 127 ? 127 : power;
     union { int32_t i; float f; } bits = {.f = p};
