@@ -1,5 +1,6 @@
 /* The selective scan's CPU kernels: forward, backward (a reverse scan over chunk checkpoints) and one
- * streaming step, in float32 and float64. Loaded by models/cpu_scan.py, which documents the shapes.
+ * streaming step, in float32 and float64, and a whole Mamba block's training forward and backward.
+ * Built and loaded by models/cpu_scan_library.py; models/selective_scan.py documents the shapes.
  *
  * Per (batch row b, channel d) the recurrence is h_t = exp(dt_t * A_d) * h_{t-1} + dt_t * u_t * B_t and
  * y_t = <C_t, h_t>. Everything runs in the input precision, as in mamba-ssm's CUDA kernel, including the
@@ -8,8 +9,9 @@
  *
  * Why C and not a numba or torch loop: the decays exp(dt_t * A) are most of the arithmetic, and
  * neither numba (no vector exp without Intel's SVML) nor a separate torch pass (three extra sweeps
- * over memory) computes them where they are used. Here `decay` is a branch-free exp that the compiler
- * vectorises inside the d_state loop, so the scan makes one pass over its inputs.
+ * over memory) computes them where they are used. Here `decay` is a branch-free 2^x that the compiler
+ * vectorises inside the d_state loop, so the scan makes one pass over its inputs. Calls split their
+ * work items over a pool of helper threads (cpu_thread_pool.h).
  *
  * Decays below sqrt(tiny) of the precision are flushed to 0: multiplied by another small factor they
  * give subnormal numbers, which x86 computes 10-100x slower. Such a decay scales the previous state
