@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from models.atomic import write_atomically
+from models.cpu_threads import kernels_take_the_cores
 from models.cryptomamba import CryptoMamba
 from models.hypermamba import HyperNetwork, RegimeMamba, Weights, forecast, weights_of
 from models.selective_scan import differentiable_twice
@@ -124,6 +125,7 @@ def adapt(
     return weights
 
 
+@kernels_take_the_cores()  # as `train` does
 def meta_train(
     method: str,
     features: int,

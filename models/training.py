@@ -68,6 +68,8 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+# Our models' torch operations are small: one torch thread, and the Mamba kernels get the cores.
+@kernels_take_the_cores()
 def train(
     model: nn.Module,
     data: ScaledData,
@@ -76,14 +78,6 @@ def train(
     progress: bool = True,
 ) -> TrainingResult:
     """Fit `model` in place; on return it holds the weights of its best validation epoch."""
-    # Our models' torch operations are small: one torch thread, and the Mamba kernels get the cores.
-    with kernels_take_the_cores():
-        return _train(model, data, config, checkpoint, progress)
-
-
-def _train(
-    model: nn.Module, data: ScaledData, config: TrainingConfig, checkpoint: Path | None, progress: bool
-) -> TrainingResult:
     seed_everything(config.seed)
     # Fused: one kernel for all parameters. CryptoMamba has ~200 small tensors, and the per-tensor
     # (foreach) update took 5 ms of a ~45 ms step on 2 cores; fused takes about 1.3 ms.

@@ -26,6 +26,7 @@ from models.adaptation import (
     support_curve,
 )
 from models.atomic import write_atomically
+from models.cpu_threads import kernels_take_the_cores
 from models.meta_learning import load_learners
 from orchestration.resources import RegimeResource, TrainingResource, WarehouseResource
 
@@ -38,13 +39,15 @@ def adaptation_report(
     learners, config = load_learners(training.checkpoint(f"hypermamba-{regime_settings.method}"))
     test = split_tasks(warehouse, regime_settings.method, config.max_tasks)["test"]
     everyone = {PERSISTENCE: None, **learners}
-    errors_by_steps = steps_errors(everyone, test)
+    with kernels_take_the_cores():  # adapting is training in small steps: the kernels get the cores
+        errors_by_steps = steps_errors(everyone, test)
+        by_support = support_curve(everyone, test)
+        trading = query_trading(everyone, test)
     by_steps = steps_curve(errors_by_steps)
-    by_support = support_curve(everyone, test)
     comparison = (
         paired_comparison(errors_by_steps[REPORT_STEPS])
         .merge(recovery_bars(by_support).rename_axis("learner").reset_index(), on="learner", how="outer")
-        .merge(query_trading(everyone, test), on="learner", how="outer")
+        .merge(trading, on="learner", how="outer")
     )
     curves = pd.concat(
         [

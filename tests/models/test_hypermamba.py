@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from models import meta_learning
+from models.cpu_threads import kernel_threads
 from models.hypermamba import HEAD, SSM_PROJECTION, HyperNetwork, RegimeMamba, forecast, weights_of
 from models.meta_learning import (
     MetaConfig,
@@ -116,3 +118,22 @@ def test_the_ssm_offset_can_learn_from_its_zero_start():
     head = model.head.in_features + 1
     u_rows = slice(head, head + rows * hyper.rank)
     assert hyper.body[-1].weight.grad[u_rows].abs().sum() > 0
+
+
+def test_meta_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest(monkeypatch):
+    """As `train` does: the kernels split the task batches' blocks, torch's pool stays out of their way."""
+    seen = set()
+
+    def recording_forecast(*args, **kwargs):
+        seen.add((torch.get_num_threads(), kernel_threads(32, 28, 6, 64)))
+        return forecast(*args, **kwargs)
+
+    monkeypatch.setattr(meta_learning, "forecast", recording_forecast)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        meta_train("hypermamba", FEATURES, _tasks(4, seed=1), _tasks(2, seed=2), TINY)
+        assert seen == {(1, 2)}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
