@@ -6,7 +6,8 @@ through a whole block, for streaming inference).
 The library is built with the system C compiler (`$CC`, else `cc`) and `-march=native`, so it uses
 every vector unit the host has; it is cached under `$MAMBAQUANT_KERNEL_CACHE` (default
 `~/.cache/mambaquant/kernels`) by a hash of the sources, the flags, the compiler and the CPU, so a
-changed source or another machine gets a fresh build. A build takes about a second.
+changed source or another machine gets a fresh build. A build takes about a second, and removes the
+builds of other versions that are more than a day old, so the cache does not grow with every change.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +49,9 @@ FLAGS = (
     "-fno-trapping-math",
 )
 CACHE_ENV = "MAMBAQUANT_KERNEL_CACHE"
+STALE_BUILD_SECONDS = 24 * 3600
+"""Other versions' builds older than this go when a new one is made; younger ones may be in use by a
+process of another checkout that is about to load them."""
 CHECKPOINT_EVERY = 64
 """Steps between the states the scan's forward stores: CHUNK in cpu_scan.c (checked at load)."""
 
@@ -89,6 +94,15 @@ def _build(compiler: str, target: Path) -> None:
         partial.unlink(missing_ok=True)
         raise KernelUnavailableError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
     os.replace(partial, target)
+    _remove_stale_builds(target)
+
+
+def _remove_stale_builds(kept: Path) -> None:
+    """Delete other versions' libraries (and partial files of crashed builds) not written for a day."""
+    cutoff = time.time() - STALE_BUILD_SECONDS
+    for path in [*kept.parent.glob("cpu_scan-*.so"), *kept.parent.glob(".cpu_scan-*.so")]:
+        if path != kept and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 def _declare(library: ctypes.CDLL) -> None:

@@ -68,3 +68,19 @@ def test_without_kernels_the_scan_warns_once_and_runs_the_reference_loop(
         warnings.simplefilter("error")
         selective_scan(**inputs, delta_softplus=True)
     torch.testing.assert_close(y, selective_scan_reference(**inputs, delta_softplus=True))
+
+
+def test_a_new_build_removes_other_versions_older_than_a_day(kernel_cache: Path) -> None:
+    kernel_cache.mkdir(parents=True)
+    day_old = os.path.getmtime(kernel_cache) - cpu_scan_library.STALE_BUILD_SECONDS - 60
+    stale = [kernel_cache / "cpu_scan-0123456789abcdef.so", kernel_cache / ".cpu_scan-0123456789abcdef.77.so"]
+    recent = kernel_cache / "cpu_scan-fedcba9876543210.so"  # another checkout may be about to load it
+    unrelated = kernel_cache / "notes.txt"
+    for path in (*stale, recent, unrelated):
+        path.write_bytes(b"")
+    for path in (*stale, unrelated):
+        os.utime(path, (day_old, day_old))
+    load_cpu_scan()
+    (built,) = (path for path in kernel_cache.glob("cpu_scan-*.so") if path != recent)
+    left = sorted(path.name for path in kernel_cache.iterdir())
+    assert left == sorted([built.name, recent.name, "notes.txt"])
