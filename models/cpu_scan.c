@@ -18,8 +18,6 @@
  * below the precision of any normal term, so nothing is lost.
  */
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,6 +9,9 @@
  * One job runs on the pool at a time; a call that finds the pool busy (another Python thread's kernel)
  * runs its items on the calling thread alone. A forked child starts with no helpers and makes its own.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 
 #define MAX_THREADS 64
 #define SPIN_ROUNDS 5000 /* pause-loop rounds (about 0.1 ms) a thread waits before it sleeps or yields */

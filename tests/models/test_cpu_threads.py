@@ -16,14 +16,6 @@ from tests.models.test_selective_scan import make_inputs
 CRYPTOMAMBA_BLOCK = (32, 28, 6, 64)  # batch, d_inner, length, d_state of its smallest blocks
 
 
-@pytest.fixture
-def two_torch_threads() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_next_to_torch_only_large_work_takes_a_second_thread(two_torch_threads: None) -> None:
     assert kernel_threads(*CRYPTOMAMBA_BLOCK) == 1
     assert kernel_threads(32, 128, 2048, 64) == 2  # the scan benchmark's longest case

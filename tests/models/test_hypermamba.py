@@ -120,7 +120,7 @@ def test_the_ssm_offset_can_learn_from_its_zero_start():
     assert hyper.body[-1].weight.grad[u_rows].abs().sum() > 0
 
 
-def test_meta_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest(monkeypatch):
+def test_meta_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest(monkeypatch, two_torch_threads):
     """As `train` does: the kernels split the task batches' blocks, torch's pool stays out of their way."""
     seen = set()
 
@@ -129,11 +129,6 @@ def test_meta_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest(monk
         return forecast(*args, **kwargs)
 
     monkeypatch.setattr(meta_learning, "forecast", recording_forecast)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        meta_train("hypermamba", FEATURES, _tasks(4, seed=1), _tasks(2, seed=2), TINY)
-        assert seen == {(1, 2)}
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(threads)
+    meta_train("hypermamba", FEATURES, _tasks(4, seed=1), _tasks(2, seed=2), TINY)
+    assert seen == {(1, 2)}
+    assert torch.get_num_threads() == 2

@@ -140,13 +140,8 @@ class _ThreadsSeen(_Linear):
         return super().forward(x)
 
 
-def test_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        model = _ThreadsSeen()
-        train(model, _data(), CONFIG, progress=False)
-        assert model.seen == {(1, 2)}
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(threads)
+def test_training_runs_torch_on_one_thread_and_the_kernels_on_the_rest(two_torch_threads):
+    model = _ThreadsSeen()
+    train(model, _data(), CONFIG, progress=False)
+    assert model.seen == {(1, 2)}
+    assert torch.get_num_threads() == 2
