@@ -1,4 +1,5 @@
-"""A whole Mamba block's training forward and backward on the CPU, as one autograd Function.
+"""A whole Mamba block's training forward and backward on the CPU, as one autograd Function each way;
+and a residual stack of pre-norm blocks (CryptoMamba's C-Block) likewise.
 
 `Mamba.forward`'s readable path is about forty small torch operations, and autograd adds twice as many
 in the backward; on CryptoMamba's blocks (batch 32, length 6, d_inner 28..64) each costs far more than
@@ -8,18 +9,30 @@ which works row by row through the same arithmetic: in_proj, the causal depthwis
 dt_proj with softplus, the selective scan (the kernels of `selective_scan_cpu`), the D skip, the silu(z)
 gate and out_proj. The forward keeps each row's intermediates in a workspace for the backward, so
 nothing but the scan's states within a chunk is recomputed.
+
+`residual_stack_cpu` goes one step further for blocks of the form x + Mamba(LayerNorm(x)): a whole
+stack of them is one call each way (cpu_mamba_stack_kernels.h), so CryptoMamba's twelve blocks cost
+three calls, not twelve plus the norms' and residuals' torch operations.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
+from torch import nn
 
-from models.cpu_scan_library import cpu_kernel, mamba_workspace_elements, pointer
+from models.cpu_scan_library import (
+    cpu_kernel,
+    mamba_stack_workspace_elements,
+    mamba_workspace_elements,
+    pointer,
+)
 from models.cpu_threads import kernel_threads
+from models.selective_scan import differentiating_twice
 
 if TYPE_CHECKING:
     from models.mamba_block import Mamba
@@ -44,6 +57,25 @@ def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_
     return (ctypes.c_void_p * len(tensors))(*map(pointer, tensors))
 
 
+def _contiguous(parameters: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
+    return [None if p is None else p.detach().contiguous() for p in parameters]
+
+
+def _gradient_rows(
+    shapes: list[torch.Size | None], threads: int, like: torch.Tensor
+) -> tuple[ctypes.Array[ctypes.c_void_p], list[torch.Tensor | None]]:
+    """Zeroed (threads, numel) rows per gradient, one buffer for all, as the kernels' backward wants
+    them (thread k adds into row k, row 0 ends up with the sum): their pointers, and the row-0 views."""
+    sizes = [0 if shape is None else threads * shape.numel() for shape in shapes]
+    partials = like.new_zeros(sum(sizes)).split(sizes)
+    rows = [None if shape is None else part for shape, part in zip(shapes, partials, strict=True)]
+    grads = [
+        None if shape is None else row[: shape.numel()].view(shape)
+        for shape, row in zip(shapes, partials, strict=True)
+    ]
+    return _pointer_array(rows), grads
+
+
 class MambaBlockCpu(torch.autograd.Function):
     """(hidden (batch, length, d_model), *parameters in PARAMETERS order) -> the block's output."""
 
@@ -51,7 +83,7 @@ class MambaBlockCpu(torch.autograd.Function):
     def forward(ctx, dims: tuple[int, ...], hidden, *parameters):  # type: ignore[override]
         d_inner, _, dt_rank, d_state = dims
         hidden = hidden.detach().contiguous()
-        parameters = [None if p is None else p.detach().contiguous() for p in parameters]
+        parameters = _contiguous(parameters)
         batch, length, d_model = hidden.shape
         workspace = hidden.new_empty(batch, mamba_workspace_elements(length, d_inner, dt_rank, d_state))
         out = torch.empty_like(hidden)
@@ -74,21 +106,57 @@ class MambaBlockCpu(torch.autograd.Function):
         threads = kernel_threads(batch, d_inner, length, d_state)
         dout = dout.contiguous().to(hidden.dtype)
         dhidden = torch.empty_like(hidden)
-        # One zeroed buffer holds every gradient's per-thread partial sums, (threads, numel) each.
-        sizes = [0 if shape is None else threads * shape.numel() for shape in ctx.shapes]
-        partials = hidden.new_zeros(sum(sizes)).split(sizes)
-        grad_pointers = _pointer_array(
-            [None if shape is None else part for shape, part in zip(ctx.shapes, partials, strict=True)]
-        )
+        grad_pointers, grads = _gradient_rows(ctx.shapes, threads, hidden)
         cpu_kernel("mamba_backward", hidden.dtype)(
             pointer(dout), pointer(hidden), ctx.parameter_pointers, pointer(workspace),
             batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, threads,
         )  # fmt: skip
-        grads = [
-            None if shape is None else part[: shape.numel()].view(shape)
-            for shape, part in zip(ctx.shapes, partials, strict=True)
-        ]
         return None, dhidden, *grads
+
+
+class MambaStackCpu(torch.autograd.Function):
+    """A residual stack x <- x + Mamba_k(LayerNorm_k(x)), k = 0 .. blocks - 1, in one C call each way.
+
+    (hidden (batch, length, d_model), *parameters: per block its LayerNorm's weight and bias, then its
+    Mamba's in PARAMETERS order) -> the stack's output. All blocks share their sizes and the norms' eps.
+    """
+
+    @staticmethod
+    def forward(ctx, dims: tuple[int, ...], eps: float, hidden, *parameters):  # type: ignore[override]
+        d_inner, _, dt_rank, d_state = dims
+        hidden = hidden.detach().contiguous()
+        parameters = _contiguous(parameters)
+        batch, length, d_model = hidden.shape
+        blocks = len(parameters) // (len(PARAMETERS) + 2)
+        workspace = hidden.new_empty(
+            batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
+        )
+        out = torch.empty_like(hidden)
+        ctx.parameter_pointers = _pointer_array(parameters)
+        cpu_kernel("mamba_stack_forward", hidden.dtype)(
+            pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
+            pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
+        )  # fmt: skip
+        ctx.dims, ctx.blocks = dims, blocks
+        ctx.shapes = [None if p is None else p.shape for p in parameters]
+        # The parameters' (contiguous) tensors stay alive with the context: their pointers are reused.
+        ctx.save_for_backward(workspace, *(p for p in parameters if p is not None))
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):  # type: ignore[override]
+        workspace = ctx.saved_tensors[0]
+        batch, length, d_model = dout.shape
+        d_inner, _, _, d_state = ctx.dims
+        threads = kernel_threads(batch, ctx.blocks * d_inner, length, d_state)
+        dout = dout.contiguous().to(workspace.dtype)
+        dhidden = torch.empty_like(dout)
+        grad_pointers, grads = _gradient_rows(ctx.shapes, threads, workspace)
+        cpu_kernel("mamba_stack_backward", workspace.dtype)(
+            pointer(dout), ctx.parameter_pointers, pointer(workspace), ctx.blocks,
+            batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, threads,
+        )  # fmt: skip
+        return None, None, dhidden, *grads
 
 
 def block_parameters(block: Mamba) -> list[torch.Tensor | None]:
@@ -104,5 +172,42 @@ def mamba_block_cpu(
     block: Mamba, hidden_states: torch.Tensor, parameters: list[torch.Tensor | None]
 ) -> torch.Tensor:
     """`block(hidden_states)` through the C kernels, for `parameters = block_parameters(block)`."""
-    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
-    return MambaBlockCpu.apply(dims, hidden_states, *parameters)
+    return MambaBlockCpu.apply(_dims(block), hidden_states, *parameters)
+
+
+class PreNormMamba(Protocol):
+    """A residual block x + op(norm(x)), as CryptoMamba's CMBlock."""
+
+    norm: nn.LayerNorm
+    op: Mamba
+
+
+def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tensor) -> torch.Tensor | None:
+    """`blocks` applied in turn to `hidden_states` through one C call each way, or None where the
+    kernels cannot take them (then the caller runs the blocks one by one): a gradient of a gradient
+    is wanted, a tensor is not on the CPU in the model's dtype, the blocks differ in size or in
+    their norms' eps, or a norm has no weight or bias."""
+    if differentiating_twice():
+        return None
+    first, parameters = blocks[0], stack_parameters(blocks)
+    same_blocks = all(
+        _dims(block.op) == _dims(first.op) and block.op.d_model == first.op.d_model
+        and block.norm.eps == first.norm.eps and block.norm.weight is not None and block.norm.bias is not None
+        for block in blocks
+    )  # fmt: skip
+    if not same_blocks or not first.op.can_run_in_c(hidden_states, *parameters):
+        return None
+    return MambaStackCpu.apply(_dims(first.op), first.norm.eps, hidden_states, *parameters)
+
+
+def stack_parameters(blocks: Sequence[PreNormMamba]) -> list[torch.Tensor | None]:
+    """`MambaStackCpu`'s parameters: per block its norm's weight and bias, then `block_parameters`."""
+    return [
+        tensor
+        for block in blocks
+        for tensor in (block.norm.weight, block.norm.bias, *block_parameters(block.op))
+    ]
+
+
+def _dims(block: Mamba) -> tuple[int, int, int, int]:
+    return (block.d_inner, block.d_conv, block.dt_rank, block.d_state)

@@ -76,16 +76,17 @@ static struct NAME(scan_args) NAME(row_scan)(const struct NAME(mamba_args) *a, R
                                     .checkpoints = w + o->checkpoints};
 }
 
-static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, long b, const long N) {
+/* One batch row through the block: its input `hidden` and output `out` (L, d_model), and `w`, its slice
+ * of the workspace, where the intermediates stay for the backward. */
+static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, const REAL *hidden, REAL *w,
+                                           REAL *out, const long N) {
     const long L = a->length, dm = a->d_model, di = a->d_inner, K = a->d_conv, R = a->dt_rank;
     const long E = R + 2 * N;
     const REAL *const *p = a->params;
     const struct mamba_workspace *o = &a->layout;
-    REAL *w = a->workspace + b * o->size;
     REAL *xz = w + o->xz, *xc = w + o->xc, *xs = w + o->xs, *x_dbl = w + o->x_dbl, *dt_raw = w + o->dt_raw;
     REAL *u = w + o->u, *dt = w + o->dt, *bt = w + o->bt, *ct = w + o->ct, *y_scan = w + o->y_scan;
-    const REAL *hidden = a->hidden + b * L * dm;
-    REAL *out = a->out + b * L * dm, gated[di];
+    REAL gated[di];
     for (long t = 0; t < L; t++) {
         NAME(project_transposed)(a->in_wT, p[P_IN_B], hidden + t * dm, 2 * di, dm, xz + t * 2 * di);
         REAL *xc_t = xc + t * di, *xs_t = xs + t * di, *dt_raw_t = dt_raw + t * di;
@@ -117,9 +118,11 @@ static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, lon
     }
 }
 
-static void NAME(mamba_forward_item)(const void *opaque, long item) {
+static void NAME(mamba_forward_item)(const void *opaque, long b) {
     const struct NAME(mamba_args) *a = opaque;
-    WITH_CONSTANT_D_STATE(NAME(mamba_forward_row), a, item);
+    const long row = a->length * a->d_model;
+    WITH_CONSTANT_D_STATE(NAME(mamba_forward_row), a, a->hidden + b * row, a->workspace + b * a->layout.size,
+                          a->out + b * row);
 }
 
 /* This thread's row of gradient p, or NULL for an absent bias. */
@@ -129,17 +132,18 @@ static inline REAL *NAME(grad)(const struct NAME(mamba_args) *a, int p, long thr
                        : NULL;
 }
 
-static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, long b, long thread,
+/* One batch row back through the block, from its output's gradient `dout` to its input's, `dhidden`
+ * (both (L, d_model)), given the row's input `hidden` and workspace slice `w`; the parameters'
+ * gradients are added into `thread`'s rows. The row's workspace is read, not changed. */
+static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, const REAL *dout,
+                                            const REAL *hidden, REAL *w, REAL *dhidden, long thread,
                                             const long N) {
     const long L = a->length, dm = a->d_model, di = a->d_inner, K = a->d_conv, R = a->dt_rank;
     const long E = R + 2 * N;
     const REAL *const *p = a->params;
     const struct mamba_workspace *o = &a->layout;
-    REAL *w = a->workspace + b * o->size;
     const REAL *xz = w + o->xz, *xc = w + o->xc, *xs = w + o->xs, *x_dbl = w + o->x_dbl;
     const REAL *dt_raw = w + o->dt_raw, *y_scan = w + o->y_scan;
-    const REAL *hidden = a->hidden + b * L * dm, *dout = a->dout + b * L * dm;
-    REAL *dhidden = a->dhidden + b * L * dm;
     REAL *g_in_w = NAME(grad)(a, P_IN_W, thread), *g_in_b = NAME(grad)(a, P_IN_B, thread);
     REAL *g_conv_w = NAME(grad)(a, P_CONV_W, thread), *g_conv_b = NAME(grad)(a, P_CONV_B, thread);
     REAL *g_x_w = NAME(grad)(a, P_X_W, thread), *g_dt_w = NAME(grad)(a, P_DT_W, thread);
@@ -225,12 +229,14 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, lo
 /* Work item k takes rows k, k + threads, ... and adds into its own gradient rows: no atomics. */
 static void NAME(mamba_backward_item)(const void *opaque, long item) {
     const struct NAME(mamba_args) *a = opaque;
+    const long row = a->length * a->d_model;
     for (long b = item; b < a->batch; b += a->threads) {
-        WITH_CONSTANT_D_STATE(NAME(mamba_backward_row), a, b, item);
+        WITH_CONSTANT_D_STATE(NAME(mamba_backward_row), a, a->dout + b * row, a->hidden + b * row,
+                              a->workspace + b * a->layout.size, a->dhidden + b * row, item);
     }
 }
 
-/* A = -exp(A_log), formed once per call; the caller frees it. */
+/* A = -exp(A_log), formed once per call; freed by mamba_release. */
 static REAL *NAME(decay_rates)(const REAL *A_log, long count) {
     REAL *A = malloc(sizeof(REAL) * (size_t)count);
     if (A == NULL) abort();
@@ -238,44 +244,65 @@ static REAL *NAME(decay_rates)(const REAL *A_log, long count) {
     return A;
 }
 
+/* A block's arguments for one call: its sizes, parameters and decay rates, and for the forward
+ * (`forward` true) its projections transposed. Rows, gradients and workspace are the caller's to set. */
+static struct NAME(mamba_args) NAME(mamba_prepare)(const REAL *const *params, long batch, long length,
+                                                   long d_model, long d_inner, long d_conv, long dt_rank,
+                                                   long d_state, long threads, int forward) {
+    REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
+    struct NAME(mamba_args) a = {
+        .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
+        .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .params = params, .A = A,
+        .A2 = NAME(base2_rates)(A, d_inner * d_state),
+        .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state)};
+    if (forward) {
+        a.in_wT = NAME(transposed)(params[P_IN_W], 2 * d_inner, d_model);
+        a.x_wT = NAME(transposed)(params[P_X_W], dt_rank + 2 * d_state, d_inner);
+        a.dt_wT = NAME(transposed)(params[P_DT_W], d_inner, dt_rank);
+        a.out_wT = NAME(transposed)(params[P_OUT_W], d_model, d_inner);
+    }
+    return a;
+}
+
+static void NAME(mamba_release)(struct NAME(mamba_args) *a) {
+    free((REAL *)a->A), free((REAL *)a->A2), free(a->in_wT), free(a->x_wT), free(a->dt_wT), free(a->out_wT);
+}
+
+/* grad's `threads` rows of `size`, summed into row 0. */
+static void NAME(sum_thread_rows)(REAL *grad, long size, long threads) {
+    for (long k = 1; k < threads; k++) {
+        for (long i = 0; i < size; i++) grad[i] += grad[k * size + i];
+    }
+}
+
+/* Each of the block's gradients, its thread rows summed into row 0. */
+static void NAME(sum_block_gradients)(const struct NAME(mamba_args) *a) {
+    for (int p = 0; p < P_COUNT; p++) {
+        if (a->grads[p] == NULL) continue;
+        const long size = mamba_param_size(p, a->d_model, a->d_inner, a->d_conv, a->dt_rank, a->d_state);
+        NAME(sum_thread_rows)(a->grads[p], size, a->threads);
+    }
+}
+
 void NAME(mamba_forward)(const REAL *hidden, const REAL *const *params, long batch, long length,
                          long d_model, long d_inner, long d_conv, long dt_rank, long d_state,
                          REAL *workspace, REAL *out, int threads) {
-    REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
-    REAL *A2 = NAME(base2_rates)(A, d_inner * d_state);
-    struct NAME(mamba_args) a = {
-        .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
-        .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
-        .A = A, .A2 = A2, .workspace = workspace, .out = out,
-        .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state),
-        .in_wT = NAME(transposed)(params[P_IN_W], 2 * d_inner, d_model),
-        .x_wT = NAME(transposed)(params[P_X_W], dt_rank + 2 * d_state, d_inner),
-        .dt_wT = NAME(transposed)(params[P_DT_W], d_inner, dt_rank),
-        .out_wT = NAME(transposed)(params[P_OUT_W], d_model, d_inner)};
+    struct NAME(mamba_args) a = NAME(mamba_prepare)(params, batch, length, d_model, d_inner, d_conv,
+                                                    dt_rank, d_state, threads, 1);
+    a.hidden = hidden, a.workspace = workspace, a.out = out;
     parallel_for(batch, threads, NAME(mamba_forward_item), &a);
-    free(A), free(A2), free(a.in_wT), free(a.x_wT), free(a.dt_wT), free(a.out_wT);
+    NAME(mamba_release)(&a);
 }
 
 void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *const *params,
                           const REAL *workspace, long batch, long length, long d_model, long d_inner,
                           long d_conv, long dt_rank, long d_state, REAL *dhidden, REAL *const *grads,
                           int threads) {
-    if (threads > batch) threads = (int)batch;
-    if (threads < 1) threads = 1;
-    REAL *A = NAME(decay_rates)(params[P_A_LOG], d_inner * d_state);
-    REAL *A2 = NAME(base2_rates)(A, d_inner * d_state);
-    struct NAME(mamba_args) a = {
-        .batch = batch, .length = length, .d_model = d_model, .d_inner = d_inner, .d_conv = d_conv,
-        .dt_rank = dt_rank, .d_state = d_state, .threads = threads, .hidden = hidden, .params = params,
-        .A = A, .A2 = A2, .dout = dout, .workspace = (REAL *)workspace, .dhidden = dhidden, .grads = grads,
-        .layout = mamba_workspace_layout(length, d_inner, dt_rank, d_state)};
+    threads = backward_threads(threads, batch);
+    struct NAME(mamba_args) a = NAME(mamba_prepare)(params, batch, length, d_model, d_inner, d_conv,
+                                                    dt_rank, d_state, threads, 0);
+    a.dout = dout, a.hidden = hidden, a.workspace = (REAL *)workspace, a.dhidden = dhidden, a.grads = grads;
     parallel_for(threads, threads, NAME(mamba_backward_item), &a);
-    for (int p = 0; p < P_COUNT; p++) { /* each gradient's thread rows, summed into row 0 */
-        if (grads[p] == NULL) continue;
-        const long size = mamba_param_size(p, d_model, d_inner, d_conv, dt_rank, d_state);
-        for (long k = 1; k < threads; k++) {
-            for (long i = 0; i < size; i++) grads[p][i] += grads[p][k * size + i];
-        }
-    }
-    free(A), free(A2);
+    NAME(sum_block_gradients)(&a);
+    NAME(mamba_release)(&a);
 }

@@ -121,6 +121,8 @@ static inline double exp2_f64(double x) { return exp_f64(x * 6.93147180559945309
 /* ------------------------------------------------------------------- a whole Mamba block (shared)
  * The parameters of cpu_mamba_kernels.h's block, in the order of models/cpu_mamba.py's PARAMETERS. */
 enum { P_IN_W, P_IN_B, P_CONV_W, P_CONV_B, P_X_W, P_DT_W, P_DT_B, P_A_LOG, P_D, P_OUT_W, P_OUT_B, P_COUNT };
+/* A residual stack's parameters per block (cpu_mamba_stack_kernels.h): its norm's, then its Mamba's. */
+enum { S_NORM_W, S_NORM_B, S_MAMBA, STACK_PARAMS = S_MAMBA + P_COUNT };
 
 static long mamba_param_size(int p, long d_model, long d_inner, long d_conv, long dt_rank, long d_state) {
     switch (p) {
@@ -165,6 +167,36 @@ long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state)
     return mamba_workspace_layout(length, d_inner, dt_rank, d_state).size;
 }
 
+/* A residual stack's per-block slice of a batch row's workspace (cpu_mamba_stack_kernels.h): the
+ * normalised input x_hat and its affine image `normed` (the Mamba block's input), each (L, d_model),
+ * 1 / std per position, then the Mamba block's own workspace. */
+struct stack_workspace {
+    long x_hat, normed, rstd, block, size;
+};
+
+static struct stack_workspace stack_workspace_layout(long length, long d_model, long d_inner, long dt_rank,
+                                                     long d_state) {
+    struct stack_workspace w;
+    w.x_hat = 0;
+    w.normed = w.x_hat + length * d_model;
+    w.rstd = w.normed + length * d_model;
+    w.block = w.rstd + length;
+    w.size = w.block + mamba_workspace_size(length, d_inner, dt_rank, d_state);
+    return w;
+}
+
+/* Elements of workspace one batch row of a `blocks`-deep residual stack needs. */
+long mamba_stack_workspace_size(long blocks, long length, long d_model, long d_inner, long dt_rank,
+                                long d_state) {
+    return blocks * stack_workspace_layout(length, d_model, d_inner, dt_rank, d_state).size;
+}
+
+/* A backward's thread count: each thread owns gradient rows and takes whole batch rows, so at least
+ * one and no more than there are batch rows. */
+static inline int backward_threads(int threads, long batch) {
+    return threads < 1 ? 1 : threads > batch ? (int)batch : threads;
+}
+
 /* The kernels, once per precision (LIBM_* are libm's scalar functions, for the step's softplus and gate). */
 #define REAL float
 #define SUFFIX f32
@@ -175,6 +207,7 @@ long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state)
 #define LOG1P_TERMS 8 /* the next term is below 1e-8 */
 #include "cpu_scan_kernels.h"
 #include "cpu_mamba_kernels.h"
+#include "cpu_mamba_stack_kernels.h"
 #undef REAL
 #undef SUFFIX
 #undef EXP
@@ -192,3 +225,4 @@ long mamba_workspace_size(long length, long d_inner, long dt_rank, long d_state)
 #define LOG1P_TERMS 18 /* the next term is below 1e-18 */
 #include "cpu_scan_kernels.h"
 #include "cpu_mamba_kernels.h"
+#include "cpu_mamba_stack_kernels.h"

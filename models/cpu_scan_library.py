@@ -31,6 +31,7 @@ SOURCES = (
     HERE / "cpu_thread_pool.h",
     HERE / "cpu_scan_kernels.h",
     HERE / "cpu_mamba_kernels.h",
+    HERE / "cpu_mamba_stack_kernels.h",
 )
 FLAGS = (
     "-std=gnu11",
@@ -114,6 +115,8 @@ def _declare(library: ctypes.CDLL) -> None:
         "mamba_step": [pointer] * 14 + [size] * 6 + [pointer],
         "mamba_forward": [pointer] * 2 + [size] * 7 + [pointer] * 2 + [threads],
         "mamba_backward": [pointer] * 4 + [size] * 7 + [pointer] * 2 + [threads],
+        "mamba_stack_forward": [pointer] * 2 + [size] * 8 + [ctypes.c_double] + [pointer] * 2 + [threads],
+        "mamba_stack_backward": [pointer] * 3 + [size] * 8 + [pointer] * 2 + [threads],
     }
     for name, argtypes in per_precision.items():
         for suffix in ("f32", "f64"):
@@ -121,6 +124,8 @@ def _declare(library: ctypes.CDLL) -> None:
             kernel.argtypes, kernel.restype = argtypes, None
     library.mamba_workspace_size.argtypes = [size] * 4
     library.mamba_workspace_size.restype = size
+    library.mamba_stack_workspace_size.argtypes = [size] * 6
+    library.mamba_stack_workspace_size.restype = size
     library.scan_chunk.argtypes = []
     library.scan_chunk.restype = ctypes.c_long
 
@@ -177,3 +182,10 @@ def pointer(t: torch.Tensor | None) -> int | None:
 def mamba_workspace_elements(length: int, d_inner: int, dt_rank: int, d_state: int) -> int:
     """Elements of saved intermediates one batch row of a Mamba block needs (cpu_mamba_kernels.h)."""
     return int(_loaded().mamba_workspace_size(length, d_inner, dt_rank, d_state))
+
+
+def mamba_stack_workspace_elements(
+    blocks: int, length: int, d_model: int, d_inner: int, dt_rank: int, d_state: int
+) -> int:
+    """Elements one batch row of a residual stack of Mamba blocks needs (cpu_mamba_stack_kernels.h)."""
+    return int(_loaded().mamba_stack_workspace_size(blocks, length, d_model, d_inner, dt_rank, d_state))

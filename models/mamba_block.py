@@ -111,7 +111,7 @@ class Mamba(nn.Module):
         """
         if not differentiating_twice():
             parameters = block_parameters(self)
-            if self._can_run_in_c(hidden_states, *parameters):
+            if self.can_run_in_c(hidden_states, *parameters):
                 return mamba_block_cpu(self, hidden_states, parameters)
         x, z = self.in_proj(hidden_states).transpose(1, 2).chunk(2, dim=1)  # each (batch, d_inner, length)
         conv = _causal_conv1d_cuda() if x.is_cuda else None
@@ -201,10 +201,10 @@ class Mamba(nn.Module):
         return (
             not torch.is_grad_enabled()
             and all(cache.is_contiguous() for cache in caches)
-            and self._can_run_in_c(hidden_states, self.A_log, *caches)
+            and self.can_run_in_c(hidden_states, self.A_log, *caches)
         )
 
-    def _can_run_in_c(self, *tensors: torch.Tensor | None) -> bool:
+    def can_run_in_c(self, *tensors: torch.Tensor | None) -> bool:
         """The C kernels take CPU tensors of the model's dtype, float32 or float64 (None: an absent bias)."""
         dtype = self.in_proj.weight.dtype
         return (

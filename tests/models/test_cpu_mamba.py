@@ -1,11 +1,20 @@
-"""The whole-block C path (models.cpu_mamba) against the readable block on the reference scan."""
+"""The whole-block and residual-stack C paths (models.cpu_mamba) against the readable blocks on the
+reference scan."""
 
 import pytest
 import torch
+from torch import nn
 from torch.func import functional_call
 
 from models import cpu_mamba
-from models.cpu_mamba import MambaBlockCpu, block_parameters
+from models.cpu_mamba import (
+    MambaBlockCpu,
+    MambaStackCpu,
+    block_parameters,
+    residual_stack_cpu,
+    stack_parameters,
+)
+from models.cryptomamba import PAPER_HIDDEN_DIMS, CMBlock, CryptoMamba
 from models.mamba_block import Mamba
 from models.selective_scan import CHECKPOINT_EVERY, differentiable_twice
 
@@ -108,3 +117,92 @@ def test_a_parameter_of_another_dtype_takes_the_readable_path() -> None:
     assert type(block(x).grad_fn).__name__ == "MambaBlockCpuBackward"
     block.D.data = block.D.data.double()
     assert type(block(x).grad_fn).__name__ != "MambaBlockCpuBackward"
+
+
+STACKS = {
+    # d_model, d_state, length, batch, blocks
+    "CryptoMamba's first C-Block": (14, 64, 6, 5, 4),
+    "one block, one bar": (8, 16, 1, 3, 1),
+    "odd d_state, a chunk and a remainder": (5, 7, CHECKPOINT_EVERY + 6, 2, 2),
+}
+
+
+def perturbed_stack(d_model: int, d_state: int, blocks: int, seed: int = 0) -> nn.ModuleList:
+    """float64 CMBlocks (norms included) moved off their initialisation."""
+    torch.manual_seed(seed)
+    stack = nn.ModuleList(CMBlock(d_model, d_state) for _ in range(blocks)).double()
+    with torch.no_grad():
+        for parameter in stack.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    return stack
+
+
+def stack_values_and_gradients(
+    stack: nn.ModuleList, x: torch.Tensor
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    out = residual_stack_cpu(stack, x)
+    if out is None:  # the blocks one by one
+        out = x
+        for block in stack:
+            out = block(out)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *stack.parameters()]))
+
+
+@pytest.mark.parametrize("shape", STACKS.values(), ids=STACKS.keys())
+def test_a_residual_stack_matches_its_blocks_on_the_reference_scan(shape: tuple[int, ...]) -> None:
+    d_model, d_state, length, batch, blocks = shape
+    stack = perturbed_stack(d_model, d_state, blocks)
+    x = torch.randn(batch, length, d_model, dtype=torch.float64, requires_grad=True)
+    out, grads = stack_values_and_gradients(stack, x)
+    assert type(out.grad_fn).__name__ == "MambaStackCpuBackward"
+    with differentiable_twice():  # the readable blocks and torch's LayerNorm, on the reference loop
+        out_ref, grads_ref = stack_values_and_gradients(stack, x)
+    assert type(out_ref.grad_fn).__name__ != "MambaStackCpuBackward"
+    torch.testing.assert_close(out, out_ref, rtol=1e-6, atol=1e-9)
+    for grad, grad_ref in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(grad, grad_ref, rtol=1e-6, atol=1e-9)
+
+
+def test_a_stack_on_two_threads_agrees_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = perturbed_stack(6, 16, blocks=3)
+    x = torch.randn(7, 9, 6, dtype=torch.float64, requires_grad=True)
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 1)
+    out_one, grads_one = stack_values_and_gradients(stack, x)
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 2)
+    out_two, grads_two = stack_values_and_gradients(stack, x)
+    torch.testing.assert_close(out_two, out_one, rtol=1e-12, atol=0)
+    for two, one in zip(grads_two, grads_one, strict=True):
+        torch.testing.assert_close(two, one, rtol=1e-12, atol=1e-15)
+
+
+def test_stack_gradcheck() -> None:
+    stack = perturbed_stack(3, 4, blocks=2)
+    parameters = [None if p is None else p.detach().clone().requires_grad_() for p in stack_parameters(stack)]
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    block = stack[0].op
+    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    assert torch.autograd.gradcheck(
+        lambda x, *p: MambaStackCpu.apply(dims, stack[0].norm.eps, x, *p), (x, *parameters)
+    )
+
+
+def test_blocks_the_stack_kernel_cannot_take_run_one_by_one() -> None:
+    """Norms with different eps, or one without an affine part: the caller gets None and loops."""
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    stack = perturbed_stack(4, 4, blocks=2)
+    assert residual_stack_cpu(stack, x) is not None
+    stack[1].norm.eps = 1e-6
+    assert residual_stack_cpu(stack, x) is None
+    stack = perturbed_stack(4, 4, blocks=2)
+    stack[0].norm = nn.LayerNorm(4, elementwise_affine=False).double()
+    assert residual_stack_cpu(stack, x) is None
+    assert residual_stack_cpu(stack, x.float()) is None  # another dtype than the model's
+
+
+def test_cryptomamba_runs_each_c_block_as_one_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    apply = MambaStackCpu.apply
+    monkeypatch.setattr(MambaStackCpu, "apply", lambda *args: calls.append(args) or apply(*args))
+    CryptoMamba(num_features=6)(torch.randn(2, 6, 14)).sum().backward()
+    assert len(calls) == len(PAPER_HIDDEN_DIMS) - 1  # one call per C-Block, for its four CMBlocks

@@ -37,7 +37,7 @@ def test_forward_matches_the_reference_scan_with_gradients(monkeypatch: pytest.M
     """The readable block (the whole-block C path is off), values and parameter gradients, with the
     compiled scan or the reference loop."""
     block = make_block()
-    monkeypatch.setattr(Mamba, "_can_run_in_c", lambda *args: False)
+    monkeypatch.setattr(Mamba, "can_run_in_c", lambda *args: False)
     x = torch.randn(2, CHECKPOINT_EVERY + 5, 8, dtype=torch.float64, requires_grad=True)
 
     def run() -> tuple[torch.Tensor, list[torch.Tensor]]:
