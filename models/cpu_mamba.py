@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol
 
 import torch
@@ -51,6 +50,7 @@ PARAMETERS = (
     "out_proj.bias",
 )
 """The block's parameters in the order of the P_* indices in cpu_scan.c; an absent bias is None."""
+_PARAMETER_PATHS = tuple(tuple(name.split(".")) for name in PARAMETERS)
 
 
 def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_void_p]:
@@ -162,10 +162,17 @@ class MambaStackCpu(torch.autograd.Function):
 def block_parameters(block: Mamba) -> list[torch.Tensor | None]:
     """The block's parameters in PARAMETERS order, None for an absent bias.
 
-    Read as attributes, not from named_parameters(): under torch.func.functional_call (HyperMamba's
-    generated weights) the attributes are the tensors in use.
+    Read from the modules' parameter dicts, not named_parameters(): under torch.func.functional_call
+    (HyperMamba's generated weights) those dicts hold the tensors in use. Reading them directly skips
+    nn.Module.__getattr__, which made gathering a C-Block's 52 tensors cost about 0.1 ms.
     """
-    return [attrgetter(name)(block) for name in PARAMETERS]
+    tensors = []
+    for path in _PARAMETER_PATHS:
+        module = block
+        for name in path[:-1]:
+            module = module._modules[name]
+        tensors.append(module._parameters[path[-1]])
+    return tensors
 
 
 def mamba_block_cpu(
