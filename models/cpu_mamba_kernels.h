@@ -33,7 +33,7 @@ static inline REAL NAME(silu_slope)(REAL x) {
 /* y[k0 + k] += sum_j W[j, k0 + k] g[j] for k < width: with `width` a constant, the partial sums stay in
  * registers for the whole sum over j, and each term costs one load instead of three. */
 static inline void NAME(project_back_columns)(const REAL *restrict W, const REAL *restrict g, long rows,
-                                              long cols, long k0, const long width, REAL *restrict y) {
+                                              long cols, REAL *restrict y, long k0, const long width) {
     REAL acc[width];
     for (long k = 0; k < width; k++) acc[k] = y[k0 + k];
     for (long j = 0; j < rows; j++) {
@@ -44,14 +44,10 @@ static inline void NAME(project_back_columns)(const REAL *restrict W, const REAL
     for (long k = 0; k < width; k++) y[k0 + k] = acc[k];
 }
 
-/* y[k] += sum_j W[j, k] g[j] for W (rows, cols): a gradient through `project`, in column tiles of 64 and
- * then 16 (four and one AVX-512 registers of floats); a tail under 16 columns takes one last pass. */
+/* y[k] += sum_j W[j, k] g[j] for W (rows, cols): a gradient through `project`, in column tiles. */
 static inline void NAME(project_back)(const REAL *restrict W, const REAL *restrict g, long rows, long cols,
                                       REAL *restrict y) {
-    long k0 = 0;
-    for (; k0 + 64 <= cols; k0 += 64) NAME(project_back_columns)(W, g, rows, cols, k0, 64, y);
-    for (; k0 + 16 <= cols; k0 += 16) NAME(project_back_columns)(W, g, rows, cols, k0, 16, y);
-    if (k0 < cols) NAME(project_back_columns)(W, g, rows, cols, k0, cols - k0, y);
+    FOR_COLUMN_TILES(cols, NAME(project_back_columns), W, g, rows, cols, y);
 }
 
 /* y = bias + W x for W given transposed, WT (cols, rows): sums of rows of WT, which vectorise without
@@ -72,14 +68,33 @@ static REAL *NAME(transposed)(const REAL *W, long rows, long cols) {
     return WT;
 }
 
-/* gW[j, k] += g[j] x[k] and gb[j] += g[j] (gb may be NULL): `project`'s weight and bias gradients. */
-static inline void NAME(add_outer)(REAL *restrict gW, REAL *restrict gb, const REAL *restrict g,
-                                   const REAL *restrict x, long rows, long cols) {
+/* gW[j, k0 + k] += sum_t G[t, j] X[t, k0 + k] for k < width, over `positions` rows of G and X (row
+ * strides ldg, ldx): the sum over positions stays in registers, so gW is read and written once. */
+static inline void NAME(add_outer_columns)(REAL *restrict gW, const REAL *restrict G, long ldg,
+                                           const REAL *restrict X, long ldx, long positions, long rows,
+                                           long cols, long k0, const long width) {
     for (long j = 0; j < rows; j++) {
-        if (gb) gb[j] += g[j];
+        REAL acc[width], *w = gW + j * cols + k0;
+        for (long k = 0; k < width; k++) acc[k] = w[k];
+        for (long t = 0; t < positions; t++) {
+            const REAL g = G[t * ldg + j], *x = X + t * ldx + k0;
 #pragma omp simd
-        for (long k = 0; k < cols; k++) gW[j * cols + k] += g[j] * x[k];
+            for (long k = 0; k < width; k++) acc[k] += g * x[k];
+        }
+        for (long k = 0; k < width; k++) w[k] = acc[k];
     }
+}
+
+/* gW[j, k] += sum_t G[t, j] X[t, k] and gb[j] += sum_t G[t, j] (gb may be NULL): `project`'s weight and
+ * bias gradients over all positions of a row at once, for G (positions, rows) and X (positions, cols). */
+static inline void NAME(add_outer_rows)(REAL *restrict gW, REAL *restrict gb, const REAL *restrict G,
+                                        long ldg, const REAL *restrict X, long ldx, long positions,
+                                        long rows, long cols) {
+    for (long t = 0; gb && t < positions; t++) {
+#pragma omp simd
+        for (long j = 0; j < rows; j++) gb[j] += G[t * ldg + j];
+    }
+    FOR_COLUMN_TILES(cols, NAME(add_outer_columns), gW, G, ldg, X, ldx, positions, rows, cols);
 }
 
 /* The scan's arguments for one batch row of the workspace: scan_forward's layout with a batch of 1. */
@@ -167,11 +182,12 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
     REAL *g_out_b = NAME(grad)(a, P_OUT_B, thread);
 
     /* Scratch, zeroed: gradients w.r.t. xs, xz, and the scan's dy, du, ddt, dA, dB, dC. */
-    REAL *scratch = calloc((size_t)(L * di * 5 + L * 2 * di + di * N + 2 * L * N), sizeof(REAL));
+    REAL *scratch = calloc((size_t)(L * di * 6 + L * 2 * di + di * N + 2 * L * N + L * E), sizeof(REAL));
     if (scratch == NULL) abort();
     REAL *dxs = scratch, *dy_scan = dxs + L * di, *du = dy_scan + L * di, *ddt = du + L * di;
     REAL *d_dt_raw = ddt + L * di, *dxz = d_dt_raw + L * di, *dA = dxz + L * 2 * di, *dB = dA + di * N;
-    REAL *dC = dB + L * N, gated[di], dgated[di], dy[di], dx_dbl[E];
+    REAL *dC = dB + L * N, *gated = dC + L * N, *dx_dbl = gated + L * di; /* gated, dx_dbl: (L, di), (L, E) */
+    REAL dgated[di], dy[di];
 
     /* Back through out_proj, the gate and the D skip. */
     for (long t = 0; t < L; t++) {
@@ -184,15 +200,15 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
 #pragma omp simd
         for (long c = 0; c < di; c++) {
             const REAL gate = NAME(silu)(z[c]), y = dy[c] + p[P_D][c] * xs_t[c];
-            gated[c] = y * gate;
+            gated[t * di + c] = y * gate;
             dz[c] = dgated[c] * y * NAME(silu_slope)(z[c]);
             dy[c] = dgated[c] * gate; /* now dL/dy */
             dxs_t[c] = dy[c] * p[P_D][c];
             g_d[c] += dy[c] * xs_t[c];
         }
         for (long c = 0; c < di; c++) dy_scan[c * L + t] = dy[c];
-        NAME(add_outer)(g_out_w, g_out_b, dout_t, gated, dm, di);
     }
+    NAME(add_outer_rows)(g_out_w, g_out_b, dout, dm, gated, di, L, dm, di);
     /* The scan, then A = -exp(A_log), so dL/dA_log = dL/dA * A. */
     struct NAME(scan_args) scan = NAME(row_scan)(a, w);
     scan.dy = dy_scan, scan.du = du, scan.ddt = ddt, scan.dA_part = dA, scan.dB_part = dB, scan.dC_part = dC;
@@ -211,16 +227,16 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
         for (long c = 0; c < di; c++) { /* softplus' slope is the sigmoid, 1 past torch's threshold */
             d_dt_raw_t[c] *= dt_raw_t[c] > (REAL)20 ? (REAL)1 : NAME(sigmoid)(dt_raw_t[c]);
         }
-        memset(dx_dbl, 0, sizeof(dx_dbl));
-        NAME(add_outer)(g_dt_w, g_dt_b, d_dt_raw + t * di, x_dbl + t * E, di, R);
-        NAME(project_back)(p[P_DT_W], d_dt_raw + t * di, di, R, dx_dbl);
-        memcpy(dx_dbl + R, dB + t * N, sizeof(REAL) * N);
-        memcpy(dx_dbl + R + N, dC + t * N, sizeof(REAL) * N);
-        NAME(add_outer)(g_x_w, NULL, dx_dbl, xs + t * di, E, di);
-        NAME(project_back)(p[P_X_W], dx_dbl, E, di, dxs + t * di);
+        REAL *dx_dbl_t = dx_dbl + t * E; /* zeroed */
+        NAME(project_back)(p[P_DT_W], d_dt_raw + t * di, di, R, dx_dbl_t);
+        memcpy(dx_dbl_t + R, dB + t * N, sizeof(REAL) * N);
+        memcpy(dx_dbl_t + R + N, dC + t * N, sizeof(REAL) * N);
+        NAME(project_back)(p[P_X_W], dx_dbl_t, E, di, dxs + t * di);
 #pragma omp simd
         for (long c = 0; c < di; c++) dxs_t[c] *= NAME(silu_slope)(xc[t * di + c]);
     }
+    NAME(add_outer_rows)(g_dt_w, g_dt_b, d_dt_raw, di, x_dbl, E, L, di, R);
+    NAME(add_outer_rows)(g_x_w, NULL, dx_dbl, E, xs, di, L, E, di);
     /* Back through the causal conv (dxs now holds dL/dxc) into x, and through in_proj. */
     for (long t = 0; t < L; t++) {
         for (long c = 0; c < di; c++) {
@@ -233,9 +249,9 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
             }
         }
     }
+    NAME(add_outer_rows)(g_in_w, g_in_b, dxz, 2 * di, hidden, dm, L, 2 * di, dm);
     for (long t = 0; t < L; t++) {
         memset(dhidden + t * dm, 0, sizeof(REAL) * dm);
-        NAME(add_outer)(g_in_w, g_in_b, dxz + t * 2 * di, hidden + t * dm, 2 * di, dm);
         NAME(project_back)(p[P_IN_W], dxz + t * 2 * di, 2 * di, dm, dhidden + t * dm);
     }
     free(scratch);

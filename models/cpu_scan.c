@@ -118,6 +118,20 @@ static inline double exp2_f64(double x) { return exp_f64(x * 6.93147180559945309
     default: fn(s, __VA_ARGS__, (s)->d_state); break; \
     }
 
+/* fn(..., k0, width) over the columns [0, cols) in tiles of 64, 16, 8, 4, 2 and 1: each width is a
+ * compile-time constant once fn is inlined, so a tile's partial sums live in registers (64 floats are
+ * four AVX-512 registers) and a tail of any size costs a few narrow passes, not a loop through memory. */
+#define FOR_COLUMN_TILES(cols, fn, ...)                                            \
+    do {                                                                           \
+        long k0_ = 0;                                                              \
+        for (; k0_ + 64 <= (cols); k0_ += 64) fn(__VA_ARGS__, k0_, 64);            \
+        for (; k0_ + 16 <= (cols); k0_ += 16) fn(__VA_ARGS__, k0_, 16);            \
+        if (k0_ + 8 <= (cols)) fn(__VA_ARGS__, k0_, 8), k0_ += 8;                  \
+        if (k0_ + 4 <= (cols)) fn(__VA_ARGS__, k0_, 4), k0_ += 4;                  \
+        if (k0_ + 2 <= (cols)) fn(__VA_ARGS__, k0_, 2), k0_ += 2;                  \
+        if (k0_ < (cols)) fn(__VA_ARGS__, k0_, 1);                                 \
+    } while (0)
+
 /* ------------------------------------------------------------------- a whole Mamba block (shared)
  * The parameters of cpu_mamba_kernels.h's block, in the order of models/cpu_mamba.py's PARAMETERS. */
 enum { P_IN_W, P_IN_B, P_CONV_W, P_CONV_B, P_X_W, P_DT_W, P_DT_B, P_A_LOG, P_D, P_OUT_W, P_OUT_B, P_COUNT };
