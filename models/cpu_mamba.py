@@ -18,6 +18,7 @@ three calls, not twelve plus the norms' and residuals' torch operations.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -65,15 +66,30 @@ def _gradient_rows(
     shapes: list[torch.Size | None], threads: int, like: torch.Tensor
 ) -> tuple[ctypes.Array[ctypes.c_void_p], list[torch.Tensor | None]]:
     """Zeroed (threads, numel) rows per gradient, one buffer for all, as the kernels' backward wants
-    them (thread k adds into row k, row 0 ends up with the sum): their pointers, and the row-0 views."""
+    them (thread k adds into row k, row 0 ends up with the sum): their pointers, and the row-0 views.
+
+    The views are one `as_strided` each: a slice and a view per gradient cost four times as much,
+    about 0.2 ms per C-Block call of 52 tensors.
+    """
     sizes = [0 if shape is None else threads * shape.numel() for shape in shapes]
-    partials = like.new_zeros(sum(sizes)).split(sizes)
-    rows = [None if shape is None else part for shape, part in zip(shapes, partials, strict=True)]
-    grads = [
-        None if shape is None else row[: shape.numel()].view(shape)
-        for shape, row in zip(shapes, partials, strict=True)
-    ]
-    return _pointer_array(rows), grads
+    buffer = like.new_zeros(sum(sizes))
+    address, itemsize = buffer.data_ptr(), buffer.element_size()
+    pointers: list[int | None] = []
+    grads: list[torch.Tensor | None] = []
+    offset = 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        pointers.append(None if shape is None else address + offset * itemsize)
+        grads.append(None if shape is None else buffer.as_strided(shape, _contiguous_strides(shape), offset))
+        offset += size
+    return (ctypes.c_void_p * len(pointers))(*pointers), grads
+
+
+@functools.cache
+def _contiguous_strides(shape: torch.Size) -> tuple[int, ...]:
+    strides = [1]
+    for size in reversed(shape[1:]):
+        strides.insert(0, strides[0] * size)
+    return tuple(strides)
 
 
 class MambaBlockCpu(torch.autograd.Function):
