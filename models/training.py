@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from models.atomic import write_atomically
 from models.cpu_threads import kernels_take_the_cores
+from models.flat_parameters import flat_optimizer_state, flat_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +80,23 @@ def train(
 ) -> TrainingResult:
     """Fit `model` in place; on return it holds the weights of its best validation epoch."""
     seed_everything(config.seed)
-    # Fused: one kernel for all parameters. CryptoMamba has ~200 small tensors, and the per-tensor
-    # (foreach) update took 5 ms of a ~45 ms step on 2 cores; fused takes about 1.3 ms.
+    with flat_parameters(model) as flat:
+        return _train(model, flat, data, config, checkpoint, progress)
+
+
+def _train(
+    model: nn.Module,
+    flat: torch.Tensor,
+    data: ScaledData,
+    config: TrainingConfig,
+    checkpoint: Path | None,
+    progress: bool,
+) -> TrainingResult:
+    """`train`'s loop, with the model's parameters views of `flat` and their gradients of `flat.grad`."""
+    # Fused, on the one flat tensor: one kernel and one Python call for all parameters (per-tensor
+    # updates over CryptoMamba's 140 tensors cost about 1 ms of a 10 ms step).
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+        [flat], lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
     state = _TrainingState(best_val_rmse=float("inf"), best_epoch=0, best_weights=_copy(model), epoch=0)
@@ -107,7 +121,7 @@ def train(
         order = torch.randperm(len(data.train_targets), generator=generator)
         for batch in order.split(config.batch_size):
             loss = _rmse(model(data.train_inputs[batch]), data.train_targets[batch])
-            optimizer.zero_grad(set_to_none=True)
+            flat.grad.zero_()  # backward adds into it
             loss.backward()
             optimizer.step()
         scheduler.step()
@@ -209,7 +223,8 @@ def _resume(
         logger.warning("checkpoint %s was made with other settings, data or model; starting afresh", path)
         return 0
     model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer.load_state_dict(flat_optimizer_state(saved["optimizer"], trainable))
     scheduler.load_state_dict(saved["scheduler"])
     for name, value in saved["state"].items():
         setattr(state, name, value)

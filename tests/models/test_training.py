@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from models.cpu_threads import kernel_threads
+from models.flat_parameters import flat_layout
 from models.training import ScaledData, TrainingConfig, train
 
 
@@ -83,6 +84,35 @@ def test_resuming_after_a_crash_ends_with_the_uninterrupted_weights(tmp_path: Pa
     resumed = _CrashAfter(_fresh(seed=99), calls=10**6)  # other initial weights: the checkpoint wins
     result = train(resumed, _data(), CONFIG, checkpoint, progress=False)
     assert result.resumed_from_epoch == 4 and result.epochs_run == 8
+    for a, b in zip(uninterrupted.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_with_a_per_parameter_optimizer_state_resumes(tmp_path: Path):
+    """Checkpoints written before the optimizer ran on one flat tensor hold Adam's state per parameter."""
+    uninterrupted = _fresh()
+    train(uninterrupted, _data(), CONFIG, progress=False)
+    checkpoint = tmp_path / "model.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(_CrashAfter(_fresh(), calls=5 * 4 + 2), _data(), CONFIG, checkpoint, progress=False)
+    saved = torch.load(checkpoint, weights_only=False)
+    flat_state, parameters = saved["optimizer"]["state"][0], list(_fresh().parameters())
+    offsets, _ = flat_layout(parameters)
+
+    def per_parameter(value: torch.Tensor, offset: int, parameter: torch.Tensor) -> torch.Tensor:
+        return value[offset : offset + parameter.numel()].view_as(parameter) if value.dim() else value
+
+    saved["optimizer"] = {
+        "state": {
+            i: {key: per_parameter(value, offset, parameter) for key, value in flat_state.items()}
+            for i, (offset, parameter) in enumerate(zip(offsets, parameters, strict=True))
+        },
+        "param_groups": [{**saved["optimizer"]["param_groups"][0], "params": list(range(len(parameters)))}],
+    }
+    torch.save(saved, checkpoint)
+
+    resumed = _CrashAfter(_fresh(seed=99), calls=10**6)
+    assert train(resumed, _data(), CONFIG, checkpoint, progress=False).resumed_from_epoch == 4
     for a, b in zip(uninterrupted.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 

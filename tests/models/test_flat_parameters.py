@@ -1,0 +1,103 @@
+"""Flat parameters: the same Adam trajectory as per-tensor parameters, and old optimizer states load."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from models.cryptomamba import CryptoMamba
+from models.flat_parameters import ALIGNMENT_BYTES, flat_optimizer_state, flat_parameters
+
+
+def small_cryptomamba(seed: int = 0) -> CryptoMamba:
+    torch.manual_seed(seed)
+    return CryptoMamba(num_features=4, window=6, hidden_dims=(6, 5, 1), blocks_per_stage=2, d_state=4)
+
+
+def adam(parameters: list[torch.Tensor]) -> torch.optim.Adam:
+    return torch.optim.Adam(parameters, lr=0.01, weight_decay=1e-3)
+
+
+def step(model: nn.Module, optimizer: torch.optim.Optimizer, flat: torch.Tensor | None = None) -> None:
+    """One RMSE step on a fixed batch; with `flat`, its gradient is zeroed instead of the parameters'."""
+    generator = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 4, 6, generator=generator), torch.randn(8, generator=generator)
+    if flat is None:
+        optimizer.zero_grad(set_to_none=True)
+    else:
+        flat.grad.zero_()
+    torch.sqrt(torch.mean((model(x) - y) ** 2)).backward()
+    optimizer.step()
+
+
+def assert_same_weights(a: nn.Module, b: nn.Module) -> None:
+    for weight_a, weight_b in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(weight_a, weight_b)
+
+
+def test_the_flat_trajectory_is_exactly_the_per_tensor_one() -> None:
+    per_tensor, flat_model = small_cryptomamba(), small_cryptomamba()
+    optimizer = adam(list(per_tensor.parameters()))
+    for _ in range(5):
+        step(per_tensor, optimizer)
+    with flat_parameters(flat_model) as flat:
+        flat_optimizer = adam([flat])
+        for _ in range(5):
+            step(flat_model, flat_optimizer, flat)
+    assert_same_weights(per_tensor, flat_model)
+
+
+def test_parameters_are_views_within_and_have_their_own_storage_after() -> None:
+    model = small_cryptomamba()
+    weight = model.stages[0].project.weight
+    with flat_parameters(model) as flat:
+        assert flat.numel() >= model.parameter_count() and torch.count_nonzero(flat.grad) == 0
+        assert all(p.data_ptr() % ALIGNMENT_BYTES == 0 for p in model.parameters())
+        flat.add_(1.0)
+        shifted = weight.detach().clone()
+        model(torch.randn(2, 4, 6)).sum().backward()
+        assert torch.count_nonzero(flat.grad) > 0  # backward added into the flat gradient
+    assert torch.equal(weight, shifted) and weight.grad is None
+    flat.add_(1.0)
+    assert torch.equal(weight, shifted)
+
+
+def test_a_per_tensor_optimizer_state_resumes_on_the_flat_tensor() -> None:
+    """As a checkpoint written before the flat optimizer: the run goes on exactly as it would have."""
+    reference = small_cryptomamba()
+    optimizer = adam(list(reference.parameters()))
+    for _ in range(3):
+        step(reference, optimizer)
+    saved_weights, saved_state = copy.deepcopy(reference.state_dict()), copy.deepcopy(optimizer.state_dict())
+    for _ in range(2):
+        step(reference, optimizer)
+
+    resumed = small_cryptomamba(seed=5)
+    resumed.load_state_dict(saved_weights)
+    with flat_parameters(resumed) as flat:
+        flat_optimizer = adam([flat])
+        flat_optimizer.load_state_dict(flat_optimizer_state(saved_state, list(resumed.parameters())))
+        for _ in range(2):
+            step(resumed, flat_optimizer, flat)
+    assert_same_weights(reference, resumed)
+
+
+def test_a_flat_state_is_kept_and_a_mismatched_one_refused() -> None:
+    model = small_cryptomamba()
+    with flat_parameters(model) as flat:
+        optimizer = adam([flat])
+        step(model, optimizer, flat)
+        flat_state = optimizer.state_dict()
+    assert flat_optimizer_state(flat_state, list(model.parameters())) is flat_state
+    per_tensor = adam(list(model.parameters()))
+    step(model, per_tensor)
+    with pytest.raises(ValueError, match="parameters"):
+        flat_optimizer_state(per_tensor.state_dict(), list(model.parameters())[1:])
+
+
+def test_parameters_of_two_dtypes_are_refused() -> None:
+    model = small_cryptomamba()
+    model.merge.double()
+    with pytest.raises(ValueError, match="single dtype"), flat_parameters(model):
+        pass
