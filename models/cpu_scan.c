@@ -158,21 +158,25 @@ struct mamba_workspace {
     long xz, xc, xs, x_dbl, dt_raw, u, dt, bt, ct, y_scan, checkpoints, size;
 };
 
+/* n elements rounded up to whole 64-byte lines of floats: every array in a workspace then starts where
+ * the workspace's own (64-byte aligned) allocation does, so vector loads never straddle two lines. */
+static inline long lines(long n) { return (n + 15) & ~15L; }
+
 static struct mamba_workspace mamba_workspace_layout(long length, long d_inner, long dt_rank, long d_state) {
     const long L = length, chunks = (L + CHUNK - 1) / CHUNK;
     struct mamba_workspace w;
     w.xz = 0;
-    w.xc = w.xz + L * 2 * d_inner;
-    w.xs = w.xc + L * d_inner;
-    w.x_dbl = w.xs + L * d_inner;
-    w.dt_raw = w.x_dbl + L * (dt_rank + 2 * d_state);
-    w.u = w.dt_raw + L * d_inner;
-    w.dt = w.u + d_inner * L;
-    w.bt = w.dt + d_inner * L;
-    w.ct = w.bt + L * d_state;
-    w.y_scan = w.ct + L * d_state;
-    w.checkpoints = w.y_scan + d_inner * L;
-    w.size = w.checkpoints + d_inner * chunks * d_state;
+    w.xc = w.xz + lines(L * 2 * d_inner);
+    w.xs = w.xc + lines(L * d_inner);
+    w.x_dbl = w.xs + lines(L * d_inner);
+    w.dt_raw = w.x_dbl + lines(L * (dt_rank + 2 * d_state));
+    w.u = w.dt_raw + lines(L * d_inner);
+    w.dt = w.u + lines(d_inner * L);
+    w.bt = w.dt + lines(d_inner * L);
+    w.ct = w.bt + lines(L * d_state);
+    w.y_scan = w.ct + lines(L * d_state);
+    w.checkpoints = w.y_scan + lines(d_inner * L);
+    w.size = w.checkpoints + lines(d_inner * (chunks - 1) * d_state); /* none before the first chunk */
     return w;
 }
 
@@ -192,9 +196,9 @@ static struct stack_workspace stack_workspace_layout(long length, long d_model, 
                                                      long d_state) {
     struct stack_workspace w;
     w.x_hat = 0;
-    w.normed = w.x_hat + length * d_model;
-    w.rstd = w.normed + length * d_model;
-    w.block = w.rstd + length;
+    w.normed = w.x_hat + lines(length * d_model);
+    w.rstd = w.normed + lines(length * d_model);
+    w.block = w.rstd + lines(length);
     w.size = w.block + mamba_workspace_size(length, d_inner, dt_rank, d_state);
     return w;
 }

@@ -1,8 +1,10 @@
 /* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP and FLUSH defined.
  *
  * Layouts (C order): u, dt, y, du, ddt (batch, dim, length); A, dA_part rows (dim, d_state);
- * Bt, Ct (batch, length, d_state), contiguous per step; checkpoints (batch, dim, chunks, d_state), the
- * state before each CHUNK steps; dB_part, dC_part (batch, groups, length, d_state).
+ * Bt, Ct (batch, length, d_state), contiguous per step; checkpoints (batch, dim, chunks - 1,
+ * d_state), the state before each CHUNK steps after the first (the first starts from zeros, which are
+ * not stored: at CryptoMamba's length 6 they were half a Mamba block's workspace); dB_part, dC_part
+ * (batch, groups, length, d_state).
  */
 #define CAT_(name, suffix) name##_##suffix
 #define CAT(name, suffix) CAT_(name, suffix)
@@ -69,11 +71,11 @@ static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long i
     const long b = item / s->dim, d = item % s->dim, L = s->length;
     const long chunks = (L + CHUNK - 1) / CHUNK;
     const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a2 = s->A2 + d * N;
-    REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * chunks * N;
+    REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * (chunks - 1) * N;
     REAL h[N], decays[N];
     memset(h, 0, sizeof(h));
     for (long t = 0; t < L; t++) {
-        if (t % CHUNK == 0) memcpy(checkpoints + (t / CHUNK) * N, h, sizeof(h));
+        if (t % CHUNK == 0 && t > 0) memcpy(checkpoints + (t / CHUNK - 1) * N, h, sizeof(h));
         const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
         y[t] = NAME(advance)(h, decays, a2, bt, ct, dt[t], dt[t] * u[t], N);
     }
@@ -105,7 +107,11 @@ static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long
         memset(grad_a, 0, sizeof(REAL) * N);
         for (long c = chunks - 1; c >= 0; c--) {
             const long start = c * CHUNK, steps = L - start < CHUNK ? L - start : CHUNK;
-            memcpy(states, s->checkpoints + (row * chunks + c) * N, sizeof(REAL) * N);
+            if (c == 0) {
+                memset(states, 0, sizeof(REAL) * N);
+            } else {
+                memcpy(states, s->checkpoints + (row * (chunks - 1) + c - 1) * N, sizeof(REAL) * N);
+            }
             for (long k = 0; k < steps; k++) {
                 const long t = start + k;
                 const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;

@@ -169,7 +169,8 @@ class _SelectiveScanCpu(torch.autograd.Function):
         Bt = B.detach().transpose(1, 2).contiguous()  # (batch, length, d_state): contiguous per step
         Ct = C.detach().transpose(1, 2).contiguous()
         y = torch.empty_like(u)
-        checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY), d_state, dtype=u.dtype)
+        # the states before each chunk but the first, which starts from zeros
+        checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY) - 1, d_state, dtype=u.dtype)
         threads = kernel_threads(batch, dim, length, d_state)
         cpu_kernel("scan_forward", u.dtype)(
             *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
