@@ -52,6 +52,9 @@ PARAMETERS = (
 )
 """The block's parameters in the order of the P_* indices in cpu_scan.c; an absent bias is None."""
 _PARAMETER_PATHS = tuple(tuple(name.split(".")) for name in PARAMETERS)
+_STACK_PATHS = (("norm", "weight"), ("norm", "bias"), *(("op", *path) for path in _PARAMETER_PATHS))
+STACK_WIDTH = len(_STACK_PATHS)
+"""Tensors per block of a residual stack (STACK_PARAMS in cpu_scan.c)."""
 
 
 def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_void_p]:
@@ -59,7 +62,7 @@ def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_
 
 
 def _contiguous(parameters: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
-    return [None if p is None else p.detach().contiguous() for p in parameters]
+    return [None if p is None else p.contiguous() for p in parameters]
 
 
 def _gradient_rows(
@@ -98,7 +101,7 @@ class MambaBlockCpu(torch.autograd.Function):
     @staticmethod
     def forward(ctx, dims: tuple[int, ...], hidden, *parameters):  # type: ignore[override]
         d_inner, _, dt_rank, d_state = dims
-        hidden = hidden.detach().contiguous()
+        hidden = hidden.contiguous()
         parameters = _contiguous(parameters)
         batch, length, d_model = hidden.shape
         workspace = hidden.new_empty(batch, mamba_workspace_elements(length, d_inner, dt_rank, d_state))
@@ -140,10 +143,10 @@ class MambaStackCpu(torch.autograd.Function):
     @staticmethod
     def forward(ctx, dims: tuple[int, ...], eps: float, hidden, *parameters):  # type: ignore[override]
         d_inner, _, dt_rank, d_state = dims
-        hidden = hidden.detach().contiguous()
+        hidden = hidden.contiguous()
         parameters = _contiguous(parameters)
         batch, length, d_model = hidden.shape
-        blocks = len(parameters) // (len(PARAMETERS) + 2)
+        blocks = len(parameters) // STACK_WIDTH
         workspace = hidden.new_empty(
             batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
         )
@@ -182,13 +185,14 @@ def block_parameters(block: Mamba) -> list[torch.Tensor | None]:
     (HyperMamba's generated weights) those dicts hold the tensors in use. Reading them directly skips
     nn.Module.__getattr__, which made gathering a C-Block's 52 tensors cost about 0.1 ms.
     """
-    tensors = []
-    for path in _PARAMETER_PATHS:
-        module = block
-        for name in path[:-1]:
-            module = module._modules[name]
-        tensors.append(module._parameters[path[-1]])
-    return tensors
+    return [_parameter(block, path) for path in _PARAMETER_PATHS]
+
+
+def _parameter(module: nn.Module, path: tuple[str, ...]) -> torch.Tensor | None:
+    """The parameter at `path` (submodule names, then the parameter's) below `module`."""
+    for name in path[:-1]:
+        module = module._modules[name]
+    return module._parameters[path[-1]]
 
 
 def mamba_block_cpu(
@@ -212,24 +216,25 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
     their norms' eps, or a norm has no weight or bias."""
     if differentiating_twice():
         return None
-    first, parameters = blocks[0], stack_parameters(blocks)
+    norms, ops, parameters = (
+        [block.norm for block in blocks],
+        [block.op for block in blocks],
+        stack_parameters(blocks),
+    )
     same_blocks = all(
-        _dims(block.op) == _dims(first.op) and block.op.d_model == first.op.d_model
-        and block.norm.eps == first.norm.eps and block.norm.weight is not None and block.norm.bias is not None
-        for block in blocks
-    )  # fmt: skip
-    if not same_blocks or not first.op.can_run_in_c(hidden_states, *parameters):
+        _dims(op) == _dims(ops[0]) and op.d_model == ops[0].d_model and norm.eps == norms[0].eps
+        for norm, op in zip(norms, ops, strict=True)
+    )
+    # Each block's first two tensors are its norm's weight and bias.
+    affine = all(p is not None for p in parameters[0::STACK_WIDTH] + parameters[1::STACK_WIDTH])
+    if not (same_blocks and affine and ops[0].can_run_in_c(hidden_states, *parameters)):
         return None
-    return MambaStackCpu.apply(_dims(first.op), first.norm.eps, hidden_states, *parameters)
+    return MambaStackCpu.apply(_dims(ops[0]), norms[0].eps, hidden_states, *parameters)
 
 
 def stack_parameters(blocks: Sequence[PreNormMamba]) -> list[torch.Tensor | None]:
     """`MambaStackCpu`'s parameters: per block its norm's weight and bias, then `block_parameters`."""
-    return [
-        tensor
-        for block in blocks
-        for tensor in (block.norm.weight, block.norm.bias, *block_parameters(block.op))
-    ]
+    return [_parameter(block, path) for block in blocks for path in _STACK_PATHS]
 
 
 def _dims(block: Mamba) -> tuple[int, int, int, int]:

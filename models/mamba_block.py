@@ -209,7 +209,7 @@ class Mamba(nn.Module):
         dtype = self.in_proj.weight.dtype
         return (
             dtype in (torch.float32, torch.float64)
-            and all(t is None or (t.device.type == "cpu" and t.dtype == dtype) for t in tensors)
+            and all(t is None or (t.is_cpu and t.dtype == dtype) for t in tensors)
             and cpu_kernels_available()
         )
 
