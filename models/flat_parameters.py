@@ -4,7 +4,10 @@ Why: CryptoMamba has 140 parameter tensors, and torch's Adam, even fused, spent 
 training step on them: its Python loop over the parameters, grouping them by device and counting
 each one's steps. With every parameter a view of one flat tensor, and every gradient a view of one
 flat gradient that backward adds into, the optimizer updates a single tensor (0.5 ms) and zeroing
-the gradients is one call. Adam's arithmetic is elementwise, so the trajectory is exactly the same.
+the gradients is one call. Adam's arithmetic is elementwise, so the trajectory is the same up to
+float rounding: torch's fused kernel rounds a tensor's last partial vector of elements a little
+differently from the same elements inside a longer tensor (GRU-v's weights differed by 5e-8 after
+five steps; tests/models/test_flat_parameters.py).
 
 Each parameter starts on a 64-byte boundary, as torch allocates a tensor of its own: packed back to
 back, the C kernels' vector loads of misaligned weights made the forward and backward slower by about
