@@ -27,20 +27,38 @@ SHAPES = {
 }
 
 
-def perturbed_block(d_model: int, d_state: int, bias: bool, conv_bias: bool, seed: int = 0) -> Mamba:
-    """A float64 block moved off its initialisation, so every parameter's gradient is non-trivial."""
-    torch.manual_seed(seed)
-    block = Mamba(d_model, d_state=d_state, bias=bias, conv_bias=conv_bias).double()
+def perturbed(module: nn.Module) -> nn.Module:
+    """`module` in float64, moved off its initialisation so every parameter's gradient is non-trivial."""
+    module = module.double()
     with torch.no_grad():
-        for parameter in block.parameters():
+        for parameter in module.parameters():
             parameter.add_(0.1 * torch.randn_like(parameter))
-    return block
+    return module
+
+
+def perturbed_block(d_model: int, d_state: int, bias: bool, conv_bias: bool, seed: int = 0) -> Mamba:
+    torch.manual_seed(seed)
+    return perturbed(Mamba(d_model, d_state=d_state, bias=bias, conv_bias=conv_bias))
+
+
+def output_and_gradients(
+    out: torch.Tensor, x: torch.Tensor, module: nn.Module
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """`out` and the gradients of a loss on it that weighs every element differently, w.r.t. x and
+    `module`'s parameters."""
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *module.parameters()]))
 
 
 def values_and_gradients(block: Mamba, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    out = block(x)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *block.parameters()]))
+    return output_and_gradients(block(x), x, block)
+
+
+def assert_same_results(results: tuple, expected: tuple, rtol: float, atol: float) -> None:
+    """Outputs and every gradient (`values_and_gradients`' pairs) equal within the tolerances."""
+    torch.testing.assert_close(results[0], expected[0], rtol=rtol, atol=atol)
+    for grad, grad_expected in zip(results[1], expected[1], strict=True):
+        torch.testing.assert_close(grad, grad_expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
@@ -53,22 +71,7 @@ def test_matches_the_readable_block_on_the_reference_scan(shape: tuple[int, ...]
     with differentiable_twice():  # the readable block, on the reference loop
         out_ref, grads_ref = values_and_gradients(block, x)
     assert type(out_ref.grad_fn).__name__ != "MambaBlockCpuBackward"
-    torch.testing.assert_close(out, out_ref, rtol=1e-6, atol=1e-9)
-    for grad, grad_ref in zip(grads, grads_ref, strict=True):
-        torch.testing.assert_close(grad, grad_ref, rtol=1e-6, atol=1e-9)
-
-
-def test_two_threads_agree_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rows split over threads, each summing its own parameter gradients: an odd batch, one total."""
-    block = perturbed_block(6, 16, bias=True, conv_bias=True)
-    x = torch.randn(7, 9, 6, dtype=torch.float64, requires_grad=True)
-    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 1)
-    out_one, grads_one = values_and_gradients(block, x)
-    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 2)
-    out_two, grads_two = values_and_gradients(block, x)
-    torch.testing.assert_close(out_two, out_one, rtol=1e-12, atol=0)
-    for two, one in zip(grads_two, grads_one, strict=True):
-        torch.testing.assert_close(two, one, rtol=1e-12, atol=1e-15)
+    assert_same_results((out, grads), (out_ref, grads_ref), rtol=1e-6, atol=1e-9)
 
 
 def test_gradcheck() -> None:
@@ -128,13 +131,8 @@ STACKS = {
 
 
 def perturbed_stack(d_model: int, d_state: int, blocks: int, seed: int = 0) -> nn.ModuleList:
-    """float64 CMBlocks (norms included) moved off their initialisation."""
     torch.manual_seed(seed)
-    stack = nn.ModuleList(CMBlock(d_model, d_state) for _ in range(blocks)).double()
-    with torch.no_grad():
-        for parameter in stack.parameters():
-            parameter.add_(0.1 * torch.randn_like(parameter))
-    return stack
+    return perturbed(nn.ModuleList(CMBlock(d_model, d_state) for _ in range(blocks)))
 
 
 def stack_values_and_gradients(
@@ -145,8 +143,30 @@ def stack_values_and_gradients(
         out = x
         for block in stack:
             out = block(out)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *stack.parameters()]))
+    return output_and_gradients(out, x, stack)
+
+
+def _block_case() -> tuple[Mamba, torch.Tensor]:
+    return perturbed_block(6, 16, bias=True, conv_bias=True), torch.randn(7, 9, 6, dtype=torch.float64)
+
+
+def _stack_case() -> tuple[nn.ModuleList, torch.Tensor]:
+    return perturbed_stack(6, 16, blocks=3), torch.randn(7, 9, 6, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    ("case", "run"),
+    [(_block_case, values_and_gradients), (_stack_case, stack_values_and_gradients)],
+    ids=["block", "stack"],
+)
+def test_two_threads_agree_with_one(monkeypatch: pytest.MonkeyPatch, case, run) -> None:
+    """Rows split over threads, each summing its own parameter gradients: an odd batch, one total."""
+    module, x = case()
+    x.requires_grad_()
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 1)
+    one = run(module, x)
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 2)
+    assert_same_results(run(module, x), one, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", STACKS.values(), ids=STACKS.keys())
@@ -159,21 +179,7 @@ def test_a_residual_stack_matches_its_blocks_on_the_reference_scan(shape: tuple[
     with differentiable_twice():  # the readable blocks and torch's LayerNorm, on the reference loop
         out_ref, grads_ref = stack_values_and_gradients(stack, x)
     assert type(out_ref.grad_fn).__name__ != "MambaStackCpuBackward"
-    torch.testing.assert_close(out, out_ref, rtol=1e-6, atol=1e-9)
-    for grad, grad_ref in zip(grads, grads_ref, strict=True):
-        torch.testing.assert_close(grad, grad_ref, rtol=1e-6, atol=1e-9)
-
-
-def test_a_stack_on_two_threads_agrees_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    stack = perturbed_stack(6, 16, blocks=3)
-    x = torch.randn(7, 9, 6, dtype=torch.float64, requires_grad=True)
-    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 1)
-    out_one, grads_one = stack_values_and_gradients(stack, x)
-    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: 2)
-    out_two, grads_two = stack_values_and_gradients(stack, x)
-    torch.testing.assert_close(out_two, out_one, rtol=1e-12, atol=0)
-    for two, one in zip(grads_two, grads_one, strict=True):
-        torch.testing.assert_close(two, one, rtol=1e-12, atol=1e-15)
+    assert_same_results((out, grads), (out_ref, grads_ref), rtol=1e-6, atol=1e-9)
 
 
 def test_stack_gradcheck() -> None:
