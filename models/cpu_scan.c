@@ -1,5 +1,6 @@
 /* The selective scan's CPU kernels: forward, backward (a reverse scan over chunk checkpoints) and one
- * streaming step, in float32 and float64, and a whole Mamba block's training forward and backward.
+ * streaming step, in float32 and float64; a whole Mamba block's training forward and backward; and a
+ * residual stack of pre-norm blocks (CryptoMamba's C-Block) as one call each way.
  * Built and loaded by models/cpu_scan_library.py; models/selective_scan.py documents the shapes.
  *
  * Per (batch row b, channel d) the recurrence is h_t = exp(dt_t * A_d) * h_{t-1} + dt_t * u_t * B_t and
@@ -212,7 +213,8 @@ long mamba_stack_workspace_size(long blocks, long length, long d_model, long d_i
 /* A backward's thread count: each thread owns gradient rows and takes whole batch rows, so at least
  * one and no more than there are batch rows. */
 static inline int backward_threads(int threads, long batch) {
-    return threads < 1 ? 1 : threads > batch ? (int)batch : threads;
+    if (threads > batch) threads = (int)batch;
+    return threads < 1 ? 1 : threads;
 }
 
 /* The kernels, once per precision (LIBM_* are libm's scalar functions, for the step's softplus and gate). */
