@@ -61,8 +61,13 @@ def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_
     return (ctypes.c_void_p * len(tensors))(*map(pointer, tensors))
 
 
-def _contiguous(parameters: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
-    return [None if p is None else p.contiguous() for p in parameters]
+def _hold_parameters(ctx, parameters: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
+    """The parameters made contiguous, their pointers and shapes kept on `ctx` for the backward; the
+    caller saves the returned tensors with the context, so the pointers stay valid."""
+    held = [None if p is None else p.contiguous() for p in parameters]
+    ctx.parameter_pointers = _pointer_array(held)
+    ctx.shapes = [None if p is None else p.shape for p in held]
+    return held
 
 
 def _gradient_rows(
@@ -102,18 +107,15 @@ class MambaBlockCpu(torch.autograd.Function):
     def forward(ctx, dims: tuple[int, ...], hidden, *parameters):  # type: ignore[override]
         d_inner, _, dt_rank, d_state = dims
         hidden = hidden.contiguous()
-        parameters = _contiguous(parameters)
+        parameters = _hold_parameters(ctx, parameters)
         batch, length, d_model = hidden.shape
         workspace = hidden.new_empty(batch, mamba_workspace_elements(length, d_inner, dt_rank, d_state))
         out = torch.empty_like(hidden)
-        ctx.parameter_pointers = _pointer_array(parameters)
         cpu_kernel("mamba_forward", hidden.dtype)(
             pointer(hidden), ctx.parameter_pointers, batch, length, d_model, *dims,
             pointer(workspace), pointer(out), kernel_threads(batch, d_inner, length, d_state),
         )  # fmt: skip
         ctx.dims = dims
-        ctx.shapes = [None if p is None else p.shape for p in parameters]
-        # The parameters' (contiguous) tensors stay alive with the context: their pointers are reused.
         ctx.save_for_backward(hidden, workspace, *(p for p in parameters if p is not None))
         return out
 
@@ -144,21 +146,18 @@ class MambaStackCpu(torch.autograd.Function):
     def forward(ctx, dims: tuple[int, ...], eps: float, hidden, *parameters):  # type: ignore[override]
         d_inner, _, dt_rank, d_state = dims
         hidden = hidden.contiguous()
-        parameters = _contiguous(parameters)
+        parameters = _hold_parameters(ctx, parameters)
         batch, length, d_model = hidden.shape
         blocks = len(parameters) // STACK_WIDTH
         workspace = hidden.new_empty(
             batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
         )
         out = torch.empty_like(hidden)
-        ctx.parameter_pointers = _pointer_array(parameters)
         cpu_kernel("mamba_stack_forward", hidden.dtype)(
             pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
             pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
         )  # fmt: skip
         ctx.dims, ctx.blocks = dims, blocks
-        ctx.shapes = [None if p is None else p.shape for p in parameters]
-        # The parameters' (contiguous) tensors stay alive with the context: their pointers are reused.
         ctx.save_for_backward(workspace, *(p for p in parameters if p is not None))
         return out
 

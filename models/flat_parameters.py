@@ -39,9 +39,14 @@ def flat_layout(parameters: list[torch.Tensor]) -> tuple[list[int], int]:
     return offsets, total
 
 
-def _flattened(tensors: list[torch.Tensor], parameters: list[torch.Tensor]) -> torch.Tensor:
-    """`tensors` (one per parameter, of its size) in a zeroed flat tensor at the parameters' offsets."""
-    offsets, total = flat_layout(parameters)
+def trainable_parameters(model: nn.Module) -> list[torch.Tensor]:
+    """The parameters the flat tensor holds, in its order."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _flattened(tensors: list[torch.Tensor], layout: tuple[list[int], int]) -> torch.Tensor:
+    """`tensors` (one per parameter, of its size) in a zeroed flat tensor at `layout`'s offsets."""
+    offsets, total = layout
     flat = tensors[0].new_zeros(total)
     for tensor, offset in zip(tensors, offsets, strict=True):
         flat[offset : offset + tensor.numel()] = tensor.detach().reshape(-1)
@@ -53,12 +58,13 @@ def flat_parameters(model: nn.Module) -> Iterator[torch.Tensor]:
     """Within: `model`'s trainable parameters are views of the yielded flat tensor, whose `.grad` is
     zeroed and holds their gradients (backward accumulates into it). On exit each parameter gets its
     own storage back, with the values it has then, and no gradient."""
-    parameters = [p for p in model.parameters() if p.requires_grad]
+    parameters = trainable_parameters(model)
     if not parameters or len({(p.dtype, p.device) for p in parameters}) != 1:
         raise ValueError("flat_parameters needs trainable parameters of a single dtype and device")
-    flat = _flattened(parameters, parameters)
+    layout = flat_layout(parameters)
+    flat = _flattened(parameters, layout)
     flat.grad = torch.zeros_like(flat)
-    for parameter, offset in zip(parameters, flat_layout(parameters)[0], strict=True):
+    for parameter, offset in zip(parameters, layout[0], strict=True):
         size = parameter.numel()
         parameter.data = flat[offset : offset + size].view_as(parameter)
         parameter.grad = flat.grad[offset : offset + size].view_as(parameter)
@@ -80,9 +86,9 @@ def flat_optimizer_state(saved: dict[str, Any], parameters: list[torch.Tensor]) 
     ids = saved["param_groups"][0]["params"]
     if len(ids) != len(parameters):
         raise ValueError(f"the saved optimizer state has {len(ids)} parameters, the model {len(parameters)}")
-    states = [saved["state"][i] for i in ids]
+    states, layout = [saved["state"][i] for i in ids], flat_layout(parameters)
     flat_state = {
-        key: _flattened([state[key] for state in states], parameters) if value.dim() > 0 else value
+        key: _flattened([state[key] for state in states], layout) if value.dim() > 0 else value
         for key, value in states[0].items()
     }
     return {"state": {0: flat_state}, "param_groups": [{**saved["param_groups"][0], "params": [0]}]}
