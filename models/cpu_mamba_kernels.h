@@ -30,32 +30,59 @@ static inline REAL NAME(silu_slope)(REAL x) {
     return s * ((REAL)1 + x * ((REAL)1 - s));
 }
 
-/* y[k0 + k] += sum_j W[j, k0 + k] g[j] for k < width: with `width` a constant, the partial sums stay in
- * registers for the whole sum over j, and each term costs one load instead of three. */
-static inline void NAME(project_back_columns)(const REAL *restrict W, const REAL *restrict g, long rows,
-                                              long cols, REAL *restrict y, long k0, const long width) {
-    REAL acc[width];
-    for (long k = 0; k < width; k++) acc[k] = y[k0 + k];
-    for (long j = 0; j < rows; j++) {
-        const REAL g_j = g[j], *w = W + j * cols + k0;
-#pragma omp simd
-        for (long k = 0; k < width; k++) acc[k] += w[k] * g_j;
+/* Y[p, k0 + k] += sum_j W[j, k0 + k] G[p, j] for p < positions and k < width, both compile-time
+ * constants once inlined: the positions x width partial sums stay in registers for the whole sum over
+ * j, each tile of W is loaded once for all the positions, and the positions' sums are independent
+ * chains, so a narrow tile (a projection's odd last columns) is not held up by one FMA's latency. */
+static inline void NAME(project_back_tile)(const REAL *restrict W, const REAL *restrict G, long ldg,
+                                           long rows, long cols, REAL *restrict Y, long ldy,
+                                           const long positions, long k0, const long width) {
+    REAL acc[positions][width];
+    for (long p = 0; p < positions; p++) {
+        for (long k = 0; k < width; k++) acc[p][k] = Y[p * ldy + k0 + k];
     }
-    for (long k = 0; k < width; k++) y[k0 + k] = acc[k];
+    for (long j = 0; j < rows; j++) {
+        const REAL *w = W + j * cols + k0;
+        for (long p = 0; p < positions; p++) {
+            const REAL g = G[p * ldg + j];
+#pragma omp simd
+            for (long k = 0; k < width; k++) acc[p][k] += w[k] * g;
+        }
+    }
+    for (long p = 0; p < positions; p++) {
+        for (long k = 0; k < width; k++) Y[p * ldy + k0 + k] = acc[p][k];
+    }
 }
 
-/* y[k] += sum_j W[j, k] g[j] for W (rows, cols): a gradient through `project`, in column tiles. */
-static inline void NAME(project_back)(const REAL *restrict W, const REAL *restrict g, long rows, long cols,
-                                      REAL *restrict y) {
-    FOR_COLUMN_TILES(cols, NAME(project_back_columns), W, g, rows, cols, y);
+/* Y[p] += W^T G[p] for W (rows, cols) at each of `positions` positions, G (positions, rows) and Y
+ * (positions, cols) with row strides ldg and ldy: the gradient through `project`, and with W
+ * transposed the projection itself. Positions go four at a time (a 4 x 64 tile is 16 of AVX-512's 32
+ * registers), then two, then one; columns in FOR_COLUMN_TILES' tiles. */
+static void NAME(project_back_rows)(const REAL *restrict W, const REAL *restrict G, long ldg, long positions,
+                                    long rows, long cols, REAL *restrict Y, long ldy) {
+    long p = 0;
+    for (; p + 4 <= positions; p += 4) {
+        FOR_COLUMN_TILES(cols, NAME(project_back_tile), W, G + p * ldg, ldg, rows, cols, Y + p * ldy, ldy, 4);
+    }
+    if (p + 2 <= positions) {
+        FOR_COLUMN_TILES(cols, NAME(project_back_tile), W, G + p * ldg, ldg, rows, cols, Y + p * ldy, ldy, 2);
+        p += 2;
+    }
+    if (p < positions) {
+        FOR_COLUMN_TILES(cols, NAME(project_back_tile), W, G + p * ldg, ldg, rows, cols, Y + p * ldy, ldy, 1);
+    }
 }
 
-/* y = bias + W x for W given transposed, WT (cols, rows): sums of rows of WT, which vectorise without
- * the per-output horizontal sums of `project` (most of the time at these sizes). */
-static inline void NAME(project_transposed)(const REAL *restrict WT, const REAL *restrict bias,
-                                            const REAL *restrict x, long rows, long cols, REAL *restrict y) {
-    for (long j = 0; j < rows; j++) y[j] = bias ? bias[j] : (REAL)0;
-    NAME(project_back)(WT, x, cols, rows, y);
+/* Y[p] = bias + W X[p] at each of `positions` positions, for W given transposed, WT (cols, rows), X
+ * (positions, cols) and Y (positions, rows) with row strides ldx and ldy (bias may be NULL): sums of
+ * rows of WT, which vectorise without the per-output horizontal sums of `project`. */
+static inline void NAME(project_rows)(const REAL *restrict WT, const REAL *restrict bias, const REAL *restrict X,
+                                      long ldx, long positions, long rows, long cols, REAL *restrict Y,
+                                      long ldy) {
+    for (long p = 0; p < positions; p++) {
+        for (long j = 0; j < rows; j++) Y[p * ldy + j] = bias ? bias[j] : (REAL)0;
+    }
+    NAME(project_back_rows)(WT, X, ldx, positions, cols, rows, Y, ldy);
 }
 
 /* A copy of W (rows, cols) transposed; the caller frees it. */
@@ -116,10 +143,9 @@ static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, con
     const struct mamba_workspace *o = &a->layout;
     REAL *xz = w + o->xz, *xc = w + o->xc, *xs = w + o->xs, *x_dbl = w + o->x_dbl, *dt_raw = w + o->dt_raw;
     REAL *u = w + o->u, *dt = w + o->dt, *bt = w + o->bt, *ct = w + o->ct, *y_scan = w + o->y_scan;
-    REAL gated[di];
+    NAME(project_rows)(a->in_wT, p[P_IN_B], hidden, dm, L, 2 * di, dm, xz, 2 * di);
     for (long t = 0; t < L; t++) {
-        NAME(project_transposed)(a->in_wT, p[P_IN_B], hidden + t * dm, 2 * di, dm, xz + t * 2 * di);
-        REAL *xc_t = xc + t * di, *xs_t = xs + t * di, *dt_raw_t = dt_raw + t * di;
+        REAL *xc_t = xc + t * di, *xs_t = xs + t * di;
         for (long c = 0; c < di; c++) xc_t[c] = p[P_CONV_B] ? p[P_CONV_B][c] : (REAL)0;
         for (long k = 0, s = t - K + 1; k < K; k++, s++) { /* causal depthwise conv: zeros before 0 */
             if (s < 0) continue;
@@ -128,23 +154,33 @@ static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, con
         }
 #pragma omp simd
         for (long c = 0; c < di; c++) xs_t[c] = NAME(silu)(xc_t[c]);
-        NAME(project_transposed)(a->x_wT, NULL, xs_t, E, di, x_dbl + t * E);
-        NAME(project_transposed)(a->dt_wT, p[P_DT_B], x_dbl + t * E, di, R, dt_raw_t);
-        for (long c = 0; c < di; c++) { /* the scan's (channel, time) layout */
-            u[c * L + t] = xs_t[c];
-            dt[c * L + t] = NAME(softplus)(dt_raw_t[c]);
+    }
+    NAME(project_rows)(a->x_wT, NULL, xs, di, L, E, di, x_dbl, E);
+    NAME(project_rows)(a->dt_wT, p[P_DT_B], x_dbl, E, L, di, R, dt_raw, di);
+    for (long t = 0; t < L; t++) { /* the scan's (channel, time) layout */
+        for (long c = 0; c < di; c++) {
+            u[c * L + t] = xs[t * di + c];
+            dt[c * L + t] = NAME(softplus)(dt_raw[t * di + c]);
         }
         memcpy(bt + t * N, x_dbl + t * E + R, sizeof(REAL) * N);
         memcpy(ct + t * N, x_dbl + t * E + R + N, sizeof(REAL) * N);
     }
     const struct NAME(scan_args) scan = NAME(row_scan)(a, w);
     for (long c = 0; c < di; c++) NAME(forward_channel)(&scan, c, N);
-    for (long t = 0; t < L; t++) {
-        const REAL *z = xz + t * 2 * di + di;
-        for (long c = 0; c < di; c++) gated[c] = y_scan[c * L + t];
+    /* The D skip and silu(z) gate, then out_proj, GATED_POSITIONS positions at a time. */
+    enum { GATED_POSITIONS = 4 };
+    REAL gated[GATED_POSITIONS * di];
+    for (long t0 = 0; t0 < L; t0 += GATED_POSITIONS) {
+        const long positions = L - t0 < GATED_POSITIONS ? L - t0 : GATED_POSITIONS;
+        for (long q = 0; q < positions; q++) {
+            const long t = t0 + q;
+            const REAL *z = xz + t * 2 * di + di;
+            REAL *gated_t = gated + q * di;
+            for (long c = 0; c < di; c++) gated_t[c] = y_scan[c * L + t];
 #pragma omp simd
-        for (long c = 0; c < di; c++) gated[c] = (gated[c] + p[P_D][c] * xs[t * di + c]) * NAME(silu)(z[c]);
-        NAME(project_transposed)(a->out_wT, p[P_OUT_B], gated, dm, di, out + t * dm);
+            for (long c = 0; c < di; c++) gated_t[c] = (gated_t[c] + p[P_D][c] * xs[t * di + c]) * NAME(silu)(z[c]);
+        }
+        NAME(project_rows)(a->out_wT, p[P_OUT_B], gated, di, positions, dm, di, out + t0 * dm, dm);
     }
 }
 
@@ -181,28 +217,26 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
     REAL *g_d = NAME(grad)(a, P_D, thread), *g_out_w = NAME(grad)(a, P_OUT_W, thread);
     REAL *g_out_b = NAME(grad)(a, P_OUT_B, thread);
 
-    /* Scratch, zeroed: gradients w.r.t. xs, xz, and the scan's dy, du, ddt, dA, dB, dC. */
-    REAL *scratch = calloc((size_t)(L * di * 6 + L * 2 * di + di * N + 2 * L * N + L * E), sizeof(REAL));
+    /* Scratch, zeroed: gradients w.r.t. xs, xz, the gated output, and the scan's dy, du, ddt, dA, dB, dC. */
+    REAL *scratch = calloc((size_t)(L * di * 7 + L * 2 * di + di * N + 2 * L * N + L * E), sizeof(REAL));
     if (scratch == NULL) abort();
     REAL *dxs = scratch, *dy_scan = dxs + L * di, *du = dy_scan + L * di, *ddt = du + L * di;
     REAL *d_dt_raw = ddt + L * di, *dxz = d_dt_raw + L * di, *dA = dxz + L * 2 * di, *dB = dA + di * N;
-    REAL *dC = dB + L * N, *gated = dC + L * N, *dx_dbl = gated + L * di; /* gated, dx_dbl: (L, di), (L, E) */
-    REAL dgated[di], dy[di];
+    REAL *dC = dB + L * N, *gated = dC + L * N, *dgated = gated + L * di, *dx_dbl = dgated + L * di;
+    REAL dy[di]; /* gated, dgated: (L, di); dx_dbl: (L, E) */
 
     /* Back through out_proj, the gate and the D skip. */
+    NAME(project_back_rows)(p[P_OUT_W], dout, dm, L, dm, di, dgated, di);
     for (long t = 0; t < L; t++) {
-        const REAL *dout_t = dout + t * dm;
-        memset(dgated, 0, sizeof(dgated));
-        NAME(project_back)(p[P_OUT_W], dout_t, dm, di, dgated);
-        const REAL *z = xz + t * 2 * di + di, *xs_t = xs + t * di;
+        const REAL *z = xz + t * 2 * di + di, *xs_t = xs + t * di, *dgated_t = dgated + t * di;
         REAL *dz = dxz + t * 2 * di + di, *dxs_t = dxs + t * di;
         for (long c = 0; c < di; c++) dy[c] = y_scan[c * L + t];
 #pragma omp simd
         for (long c = 0; c < di; c++) {
             const REAL gate = NAME(silu)(z[c]), y = dy[c] + p[P_D][c] * xs_t[c];
             gated[t * di + c] = y * gate;
-            dz[c] = dgated[c] * y * NAME(silu_slope)(z[c]);
-            dy[c] = dgated[c] * gate; /* now dL/dy */
+            dz[c] = dgated_t[c] * y * NAME(silu_slope)(z[c]);
+            dy[c] = dgated_t[c] * gate; /* now dL/dy */
             dxs_t[c] = dy[c] * p[P_D][c];
             g_d[c] += dy[c] * xs_t[c];
         }
@@ -227,13 +261,14 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
         for (long c = 0; c < di; c++) { /* softplus' slope is the sigmoid, 1 past torch's threshold */
             d_dt_raw_t[c] *= dt_raw_t[c] > (REAL)20 ? (REAL)1 : NAME(sigmoid)(dt_raw_t[c]);
         }
-        REAL *dx_dbl_t = dx_dbl + t * E; /* zeroed */
-        NAME(project_back)(p[P_DT_W], d_dt_raw + t * di, di, R, dx_dbl_t);
-        memcpy(dx_dbl_t + R, dB + t * N, sizeof(REAL) * N);
-        memcpy(dx_dbl_t + R + N, dC + t * N, sizeof(REAL) * N);
-        NAME(project_back)(p[P_X_W], dx_dbl_t, E, di, dxs + t * di);
+        memcpy(dx_dbl + t * E + R, dB + t * N, sizeof(REAL) * N);
+        memcpy(dx_dbl + t * E + R + N, dC + t * N, sizeof(REAL) * N);
+    }
+    NAME(project_back_rows)(p[P_DT_W], d_dt_raw, di, L, di, R, dx_dbl, E);
+    NAME(project_back_rows)(p[P_X_W], dx_dbl, E, L, E, di, dxs, di);
+    for (long t = 0; t < L; t++) {
 #pragma omp simd
-        for (long c = 0; c < di; c++) dxs_t[c] *= NAME(silu_slope)(xc[t * di + c]);
+        for (long c = 0; c < di; c++) dxs[t * di + c] *= NAME(silu_slope)(xc[t * di + c]);
     }
     NAME(add_outer_rows)(g_dt_w, g_dt_b, d_dt_raw, di, x_dbl, E, L, di, R);
     NAME(add_outer_rows)(g_x_w, NULL, dx_dbl, E, xs, di, L, E, di);
@@ -250,10 +285,8 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
         }
     }
     NAME(add_outer_rows)(g_in_w, g_in_b, dxz, 2 * di, hidden, dm, L, 2 * di, dm);
-    for (long t = 0; t < L; t++) {
-        memset(dhidden + t * dm, 0, sizeof(REAL) * dm);
-        NAME(project_back)(p[P_IN_W], dxz + t * 2 * di, 2 * di, dm, dhidden + t * dm);
-    }
+    memset(dhidden, 0, sizeof(REAL) * (size_t)(L * dm));
+    NAME(project_back_rows)(p[P_IN_W], dxz, 2 * di, L, 2 * di, dm, dhidden, dm);
     free(scratch);
 }
 
