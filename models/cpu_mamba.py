@@ -32,6 +32,7 @@ from models.cpu_scan_library import (
     pointer,
 )
 from models.cpu_threads import kernel_threads
+from models.flat_parameters import aligned_offsets, parameter_span
 from models.selective_scan import differentiating_twice
 
 if TYPE_CHECKING:
@@ -57,39 +58,48 @@ STACK_WIDTH = len(_STACK_PATHS)
 """Tensors per block of a residual stack (STACK_PARAMS in cpu_scan.c)."""
 
 
-def _pointer_array(tensors: list[torch.Tensor | None]) -> ctypes.Array[ctypes.c_void_p]:
-    return (ctypes.c_void_p * len(tensors))(*map(pointer, tensors))
+def _pointer_array(pointers: list[int | None]) -> ctypes.Array[ctypes.c_void_p]:
+    return (ctypes.c_void_p * len(pointers))(*pointers)
+
+
+def _addresses(base: torch.Tensor, offsets: Sequence[int | None]) -> ctypes.Array[ctypes.c_void_p]:
+    """Pointers to `base`'s elements at `offsets` (None stays NULL)."""
+    address, itemsize = base.data_ptr(), base.element_size()
+    return _pointer_array([None if offset is None else address + offset * itemsize for offset in offsets])
 
 
 def _hold_parameters(ctx, parameters: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
     """The parameters made contiguous, their pointers and shapes kept on `ctx` for the backward; the
     caller saves the returned tensors with the context, so the pointers stay valid."""
     held = [None if p is None else p.contiguous() for p in parameters]
-    ctx.parameter_pointers = _pointer_array(held)
+    ctx.parameter_pointers = _pointer_array([None if p is None else p.data_ptr() for p in held])
     ctx.shapes = [None if p is None else p.shape for p in held]
     return held
 
 
 def _gradient_rows(
     shapes: list[torch.Size | None], threads: int, like: torch.Tensor
-) -> tuple[ctypes.Array[ctypes.c_void_p], list[torch.Tensor | None]]:
-    """Zeroed (threads, numel) rows per gradient, one buffer for all, as the kernels' backward wants
-    them (thread k adds into row k, row 0 ends up with the sum): their pointers, and the row-0 views.
+) -> tuple[ctypes.Array[ctypes.c_void_p], int, list[torch.Tensor | None]]:
+    """Zeroed gradient rows as the kernels' backward wants them: `threads` rows, each holding every
+    gradient (aligned as in a flat parameter tensor); thread k adds into row k and row 0 ends up with
+    the sum. Returns the gradients' pointers in row 0, the row length, and row 0's gradient views.
 
-    The views are one `as_strided` each: a slice and a view per gradient cost four times as much,
-    about 0.2 ms per C-Block call of 52 tensors.
+    The views are one `as_strided` each: a slice and a view per gradient cost four times as much.
     """
-    sizes = [0 if shape is None else threads * shape.numel() for shape in shapes]
-    buffer = like.new_zeros(sum(sizes))
-    address, itemsize = buffer.data_ptr(), buffer.element_size()
-    pointers: list[int | None] = []
-    grads: list[torch.Tensor | None] = []
-    offset = 0
-    for shape, size in zip(shapes, sizes, strict=True):
-        pointers.append(None if shape is None else address + offset * itemsize)
-        grads.append(None if shape is None else buffer.as_strided(shape, _contiguous_strides(shape), offset))
-        offset += size
-    return (ctypes.c_void_p * len(pointers))(*pointers), grads
+    offsets, row = _row_layout(tuple(shapes), like.element_size())
+    buffer = like.new_zeros(threads, row)
+    grads = [
+        None if shape is None else buffer.as_strided(shape, _contiguous_strides(shape), offset)
+        for shape, offset in zip(shapes, offsets, strict=True)
+    ]
+    return _addresses(buffer, offsets), row, grads
+
+
+@functools.cache
+def _row_layout(shapes: tuple[torch.Size | None, ...], element_size: int) -> tuple[list[int | None], int]:
+    """Where each gradient starts in a row of `_gradient_rows`, and the row's length."""
+    offsets, row = aligned_offsets([0 if shape is None else shape.numel() for shape in shapes], element_size)
+    return [None if shape is None else offset for shape, offset in zip(shapes, offsets, strict=True)], row
 
 
 @functools.cache
@@ -127,12 +137,52 @@ class MambaBlockCpu(torch.autograd.Function):
         threads = kernel_threads(batch, d_inner, length, d_state)
         dout = dout.contiguous().to(hidden.dtype)
         dhidden = torch.empty_like(hidden)
-        grad_pointers, grads = _gradient_rows(ctx.shapes, threads, hidden)
+        grad_pointers, grad_stride, grads = _gradient_rows(ctx.shapes, threads, hidden)
         cpu_kernel("mamba_backward", hidden.dtype)(
             pointer(dout), pointer(hidden), ctx.parameter_pointers, pointer(workspace),
-            batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, threads,
+            batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, grad_stride, threads,
         )  # fmt: skip
         return None, dhidden, *grads
+
+
+def _stack_forward(
+    ctx, dims: tuple[int, ...], eps: float, hidden: torch.Tensor, blocks: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`mamba_stack_forward` with the parameters at `ctx.parameter_pointers`; returns the output and
+    the workspace the backward needs, and keeps the sizes on `ctx`."""
+    d_inner, _, dt_rank, d_state = dims
+    hidden = hidden.contiguous()
+    batch, length, d_model = hidden.shape
+    workspace = hidden.new_empty(
+        batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
+    )
+    out = torch.empty_like(hidden)
+    cpu_kernel("mamba_stack_forward", hidden.dtype)(
+        pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
+        pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
+    )  # fmt: skip
+    ctx.dims, ctx.blocks = dims, blocks
+    return out, workspace
+
+
+def _stack_threads(ctx, dout: torch.Tensor) -> int:
+    batch, length, _ = dout.shape
+    d_inner, _, _, d_state = ctx.dims
+    return kernel_threads(batch, ctx.blocks * d_inner, length, d_state)
+
+
+def _stack_backward(
+    ctx, dout: torch.Tensor, workspace: torch.Tensor, grad_pointers, grad_stride: int, threads: int
+) -> torch.Tensor:
+    """`mamba_stack_backward` into zeroed gradient rows `grad_stride` apart; returns dL/d(hidden)."""
+    batch, length, d_model = dout.shape
+    dout = dout.contiguous().to(workspace.dtype)
+    dhidden = torch.empty_like(dout)
+    cpu_kernel("mamba_stack_backward", workspace.dtype)(
+        pointer(dout), ctx.parameter_pointers, pointer(workspace), ctx.blocks,
+        batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, grad_stride, threads,
+    )  # fmt: skip
+    return dhidden
 
 
 class MambaStackCpu(torch.autograd.Function):
@@ -144,37 +194,35 @@ class MambaStackCpu(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, dims: tuple[int, ...], eps: float, hidden, *parameters):  # type: ignore[override]
-        d_inner, _, dt_rank, d_state = dims
-        hidden = hidden.contiguous()
         parameters = _hold_parameters(ctx, parameters)
-        batch, length, d_model = hidden.shape
-        blocks = len(parameters) // STACK_WIDTH
-        workspace = hidden.new_empty(
-            batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
-        )
-        out = torch.empty_like(hidden)
-        cpu_kernel("mamba_stack_forward", hidden.dtype)(
-            pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
-            pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
-        )  # fmt: skip
-        ctx.dims, ctx.blocks = dims, blocks
+        out, workspace = _stack_forward(ctx, dims, eps, hidden, len(parameters) // STACK_WIDTH)
         ctx.save_for_backward(workspace, *(p for p in parameters if p is not None))
         return out
 
     @staticmethod
     def backward(ctx, dout):  # type: ignore[override]
-        workspace = ctx.saved_tensors[0]
-        batch, length, d_model = dout.shape
-        d_inner, _, _, d_state = ctx.dims
-        threads = kernel_threads(batch, ctx.blocks * d_inner, length, d_state)
-        dout = dout.contiguous().to(workspace.dtype)
-        dhidden = torch.empty_like(dout)
-        grad_pointers, grads = _gradient_rows(ctx.shapes, threads, workspace)
-        cpu_kernel("mamba_stack_backward", workspace.dtype)(
-            pointer(dout), ctx.parameter_pointers, pointer(workspace), ctx.blocks,
-            batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, threads,
-        )  # fmt: skip
-        return None, None, dhidden, *grads
+        workspace, threads = ctx.saved_tensors[0], _stack_threads(ctx, dout)
+        grad_pointers, row, grads = _gradient_rows(ctx.shapes, threads, workspace)
+        return None, None, _stack_backward(ctx, dout, workspace, grad_pointers, row, threads), *grads
+
+
+class MambaStackSpanCpu(torch.autograd.Function):
+    """`MambaStackCpu` with the parameters given as one `ParameterSpan` (its offsets, then its tensor
+    after `hidden`), so autograd records one input and accumulates one gradient, not one per tensor."""
+
+    @staticmethod
+    def forward(ctx, dims: tuple[int, ...], eps: float, offsets, hidden, span):  # type: ignore[override]
+        ctx.parameter_pointers, ctx.offsets = _addresses(span, offsets), offsets
+        out, workspace = _stack_forward(ctx, dims, eps, hidden, len(offsets) // STACK_WIDTH)
+        ctx.save_for_backward(workspace, span)
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):  # type: ignore[override]
+        (workspace, span), threads = ctx.saved_tensors, _stack_threads(ctx, dout)
+        rows = span.new_zeros(threads, span.numel())  # each row laid out as the span
+        dhidden = _stack_backward(ctx, dout, workspace, _addresses(rows, ctx.offsets), span.numel(), threads)
+        return None, None, None, dhidden, rows[0]
 
 
 def block_parameters(block: Mamba) -> list[torch.Tensor | None]:
@@ -212,7 +260,8 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
     """`blocks` applied in turn to `hidden_states` through one C call each way, or None where the
     kernels cannot take them (then the caller runs the blocks one by one): a gradient of a gradient
     is wanted, a tensor is not on the CPU in the model's dtype, the blocks differ in size or in
-    their norms' eps, or a norm has no weight or bias."""
+    their norms' eps, or a norm has no weight or bias. Inside `flat_parameters` (training) the
+    parameters go to the kernels as one span of the flat tensor."""
     if differentiating_twice():
         return None
     norms, ops, parameters = (
@@ -226,9 +275,13 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
     )
     # Each block's first two tensors are its norm's weight and bias.
     affine = all(p is not None for p in parameters[0::STACK_WIDTH] + parameters[1::STACK_WIDTH])
-    if not (same_blocks and affine and ops[0].can_run_in_c(hidden_states, *parameters)):
+    span = parameter_span(parameters)
+    tensors = parameters if span is None else [span.tensor]
+    if not (same_blocks and affine and ops[0].can_run_in_c(hidden_states, *tensors)):
         return None
-    return MambaStackCpu.apply(_dims(ops[0]), norms[0].eps, hidden_states, *parameters)
+    if span is None:
+        return MambaStackCpu.apply(_dims(ops[0]), norms[0].eps, hidden_states, *parameters)
+    return MambaStackSpanCpu.apply(_dims(ops[0]), norms[0].eps, span.offsets, hidden_states, span.tensor)
 
 
 def stack_parameters(blocks: Sequence[PreNormMamba]) -> list[torch.Tensor | None]:

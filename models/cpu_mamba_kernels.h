@@ -13,11 +13,13 @@
  * dt_proj, B, C; dt_raw (L, d_inner): dt_proj's output before softplus; u, dt, y_scan (d_inner, L) and
  * bt, ct (L, d_state): the scan's operands, laid out as scan_forward wants them. Parameters come as
  * `params[P_...]` in mamba-ssm's shapes (absent biases are NULL); gradients go to grads[P_...], each
- * (threads, numel) zeroed by the caller: thread k adds into row k, and row 0 ends up holding the sum.
+ * `threads` rows zeroed by the caller, grad_stride elements apart: thread k adds into row k, and row 0
+ * ends up holding the sum. (With grad_stride the size of all gradients together, every thread's
+ * gradients form one contiguous row, laid out as the parameters are: see models/cpu_mamba.py.)
  */
 
 struct NAME(mamba_args) {
-    long batch, length, d_model, d_inner, d_conv, dt_rank, d_state, threads;
+    long batch, length, d_model, d_inner, d_conv, dt_rank, d_state, threads, grad_stride;
     struct mamba_workspace layout;
     const REAL *hidden, *const *params, *A, *A2, *dout; /* A = -exp(A_log); A2 = A log2(e) */
     REAL *in_wT, *x_wT, *dt_wT, *out_wT; /* the forward's projections, transposed */
@@ -193,9 +195,7 @@ static void NAME(mamba_forward_item)(const void *opaque, long b) {
 
 /* This thread's row of gradient p, or NULL for an absent bias. */
 static inline REAL *NAME(grad)(const struct NAME(mamba_args) *a, int p, long thread) {
-    return a->grads[p] ? a->grads[p] + thread * mamba_param_size(p, a->d_model, a->d_inner, a->d_conv,
-                                                                 a->dt_rank, a->d_state)
-                       : NULL;
+    return a->grads[p] ? a->grads[p] + thread * a->grad_stride : NULL;
 }
 
 /* One batch row back through the block, from its output's gradient `dout` to its input's, `dhidden`
@@ -332,10 +332,11 @@ static void NAME(mamba_release)(struct NAME(mamba_args) *a) {
     free((REAL *)a->A), free((REAL *)a->A2), free(a->in_wT), free(a->x_wT), free(a->dt_wT), free(a->out_wT);
 }
 
-/* grad's `threads` rows of `size`, summed into row 0. */
-static void NAME(sum_thread_rows)(REAL *grad, long size, long threads) {
+/* grad's `threads` rows of `size`, `stride` elements apart, summed into row 0. */
+static void NAME(sum_thread_rows)(REAL *grad, long size, long threads, long stride) {
     for (long k = 1; k < threads; k++) {
-        for (long i = 0; i < size; i++) grad[i] += grad[k * size + i];
+#pragma omp simd
+        for (long i = 0; i < size; i++) grad[i] += grad[k * stride + i];
     }
 }
 
@@ -344,7 +345,7 @@ static void NAME(sum_block_gradients)(const struct NAME(mamba_args) *a) {
     for (int p = 0; p < P_COUNT; p++) {
         if (a->grads[p] == NULL) continue;
         const long size = mamba_param_size(p, a->d_model, a->d_inner, a->d_conv, a->dt_rank, a->d_state);
-        NAME(sum_thread_rows)(a->grads[p], size, a->threads);
+        NAME(sum_thread_rows)(a->grads[p], size, a->threads, a->grad_stride);
     }
 }
 
@@ -361,11 +362,12 @@ void NAME(mamba_forward)(const REAL *hidden, const REAL *const *params, long bat
 void NAME(mamba_backward)(const REAL *dout, const REAL *hidden, const REAL *const *params,
                           const REAL *workspace, long batch, long length, long d_model, long d_inner,
                           long d_conv, long dt_rank, long d_state, REAL *dhidden, REAL *const *grads,
-                          int threads) {
+                          long grad_stride, int threads) {
     threads = backward_threads(threads, batch);
     struct NAME(mamba_args) a = NAME(mamba_prepare)(params, batch, length, d_model, d_inner, d_conv,
                                                     dt_rank, d_state, threads, 0);
     a.dout = dout, a.hidden = hidden, a.workspace = (REAL *)workspace, a.dhidden = dhidden, a.grads = grads;
+    a.grad_stride = grad_stride;
     parallel_for(threads, threads, NAME(mamba_backward_item), &a);
     NAME(sum_block_gradients)(&a);
     NAME(mamba_release)(&a);

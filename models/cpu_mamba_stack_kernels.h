@@ -8,12 +8,12 @@
  * block of the stack independently of the other rows, so one work item per row runs all of them.
  *
  * Parameters come per block as STACK_PARAMS pointers: the norm's weight and bias (d_model each), then
- * the Mamba block's P_COUNT (cpu_scan.c); gradients likewise, each (threads, numel) zeroed by the
- * caller. Each batch row's workspace is `blocks` slices laid out by stack_workspace_layout.
+ * the Mamba block's P_COUNT (cpu_scan.c); gradients likewise, each `threads` rows grad_stride apart,
+ * zeroed by the caller (as in cpu_mamba_kernels.h). Each batch row's workspace is `blocks` slices laid out by stack_workspace_layout.
  */
 
 struct NAME(stack_args) {
-    long blocks, batch, length, d_model, d_state, threads;
+    long blocks, batch, length, d_model, d_state, threads, grad_stride;
     REAL eps;
     struct stack_workspace layout; /* one block's slice of a row's workspace */
     struct NAME(mamba_args) *block; /* per block: its Mamba's parameters, rates and gradients */
@@ -102,7 +102,8 @@ static inline void NAME(stack_backward_row)(const struct NAME(stack_args) *s, lo
     for (long k = s->blocks - 1; k >= 0; k--) {
         const REAL *const *norm = s->params + k * STACK_PARAMS;
         REAL *const *grads = s->grads + k * STACK_PARAMS;
-        REAL *g_weight = grads[S_NORM_W] + thread * dm, *g_bias = grads[S_NORM_B] + thread * dm;
+        REAL *g_weight = grads[S_NORM_W] + thread * s->grad_stride;
+        REAL *g_bias = grads[S_NORM_B] + thread * s->grad_stride;
         REAL *w = s->workspace + (b * s->blocks + k) * o->size;
         const REAL *x_hat = w + o->x_hat, *rstd = w + o->rstd;
         NAME(mamba_backward_row)(&s->block[k], dx, w + o->normed, w + o->block, dnormed, thread, N);
@@ -158,17 +159,20 @@ void NAME(mamba_stack_forward)(const REAL *hidden, const REAL *const *params, lo
 void NAME(mamba_stack_backward)(const REAL *dout, const REAL *const *params, const REAL *workspace,
                                 long blocks, long batch, long length, long d_model, long d_inner,
                                 long d_conv, long dt_rank, long d_state, REAL *dhidden, REAL *const *grads,
-                                int threads) {
+                                long grad_stride, int threads) {
     threads = backward_threads(threads, batch);
     struct NAME(stack_args) s = NAME(stack_prepare)(params, blocks, batch, length, d_model, d_inner, d_conv,
                                                     dt_rank, d_state, threads, 0);
-    s.grads = grads, s.dout = dout, s.workspace = (REAL *)workspace, s.dhidden = dhidden;
-    for (long k = 0; k < blocks; k++) s.block[k].grads = grads + k * STACK_PARAMS + S_MAMBA;
+    s.grads = grads, s.grad_stride = grad_stride, s.dout = dout, s.workspace = (REAL *)workspace;
+    s.dhidden = dhidden;
+    for (long k = 0; k < blocks; k++) {
+        s.block[k].grads = grads + k * STACK_PARAMS + S_MAMBA, s.block[k].grad_stride = grad_stride;
+    }
     parallel_for(threads, threads, NAME(stack_backward_item), &s);
     for (long k = 0; k < blocks; k++) {
         NAME(sum_block_gradients)(&s.block[k]);
-        NAME(sum_thread_rows)(grads[k * STACK_PARAMS + S_NORM_W], d_model, threads);
-        NAME(sum_thread_rows)(grads[k * STACK_PARAMS + S_NORM_B], d_model, threads);
+        NAME(sum_thread_rows)(grads[k * STACK_PARAMS + S_NORM_W], d_model, threads, grad_stride);
+        NAME(sum_thread_rows)(grads[k * STACK_PARAMS + S_NORM_B], d_model, threads, grad_stride);
     }
     NAME(stack_release)(&s);
 }

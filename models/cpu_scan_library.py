@@ -114,9 +114,9 @@ def _declare(library: ctypes.CDLL) -> None:
         "scan_backward": [pointer] * 7 + [size] * 5 + [pointer] * 5 + [threads],
         "mamba_step": [pointer] * 14 + [size] * 6 + [pointer],
         "mamba_forward": [pointer] * 2 + [size] * 7 + [pointer] * 2 + [threads],
-        "mamba_backward": [pointer] * 4 + [size] * 7 + [pointer] * 2 + [threads],
+        "mamba_backward": [pointer] * 4 + [size] * 7 + [pointer] * 2 + [size, threads],
         "mamba_stack_forward": [pointer] * 2 + [size] * 8 + [ctypes.c_double] + [pointer] * 2 + [threads],
-        "mamba_stack_backward": [pointer] * 3 + [size] * 8 + [pointer] * 2 + [threads],
+        "mamba_stack_backward": [pointer] * 3 + [size] * 8 + [pointer] * 2 + [size, threads],
     }
     for name, argtypes in per_precision.items():
         for suffix in ("f32", "f64"):

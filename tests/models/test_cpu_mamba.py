@@ -10,11 +10,13 @@ from models import cpu_mamba
 from models.cpu_mamba import (
     MambaBlockCpu,
     MambaStackCpu,
+    MambaStackSpanCpu,
     block_parameters,
     residual_stack_cpu,
     stack_parameters,
 )
 from models.cryptomamba import PAPER_HIDDEN_DIMS, CMBlock, CryptoMamba
+from models.flat_parameters import flat_parameters, parameter_span
 from models.mamba_block import Mamba
 from models.selective_scan import CHECKPOINT_EVERY, differentiable_twice
 
@@ -212,3 +214,37 @@ def test_cryptomamba_runs_each_c_block_as_one_stack(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(MambaStackCpu, "apply", lambda *args: calls.append(args) or apply(*args))
     CryptoMamba(num_features=6)(torch.randn(2, 6, 14)).sum().backward()
     assert len(calls) == len(PAPER_HIDDEN_DIMS) - 1  # one call per C-Block, for its four CMBlocks
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inside_flat_parameters_a_stack_takes_one_span_and_gives_the_same_gradients(
+    monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """Training's path: one input and one gradient for the stack's 33 tensors, added into the flat
+    gradient, and so into each parameter's `.grad`, as the per-tensor path's are."""
+    monkeypatch.setattr(cpu_mamba, "kernel_threads", lambda *sizes: threads)
+    stack = perturbed_stack(6, 16, blocks=3)
+    x = torch.randn(5, 9, 6, dtype=torch.float64, requires_grad=True)
+    out, grads = stack_values_and_gradients(stack, x)
+    with flat_parameters(stack):
+        x_flat = x.detach().clone().requires_grad_()
+        out_flat = residual_stack_cpu(stack, x_flat)
+        assert type(out_flat.grad_fn).__name__ == "MambaStackSpanCpuBackward"
+        weights = torch.linspace(-1, 1, out_flat.numel(), dtype=out_flat.dtype).view_as(out_flat)
+        ((out_flat * weights).sum() + (out_flat**2).sum()).backward()
+        grads_flat = [x_flat.grad, *(p.grad.clone() for p in stack.parameters())]
+    assert_same_results((out_flat, grads_flat), (out, grads), rtol=1e-12, atol=1e-15)
+
+
+def test_span_gradcheck() -> None:
+    """The span's gradient, alignment gaps included (they get zeros), against finite differences."""
+    stack = perturbed_stack(3, 4, blocks=2)
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    block = stack[0].op
+    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    with flat_parameters(stack):
+        span = parameter_span(stack_parameters(stack))
+        tensor = span.tensor.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda x, t: MambaStackSpanCpu.apply(dims, stack[0].norm.eps, span.offsets, x, t), (x, tensor)
+    )

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from models.cryptomamba import CryptoMamba
-from models.flat_parameters import ALIGNMENT_BYTES, flat_optimizer_state, flat_parameters
+from models.flat_parameters import ALIGNMENT_BYTES, flat_optimizer_state, flat_parameters, parameter_span
 
 
 def small_cryptomamba(seed: int = 0) -> CryptoMamba:
@@ -103,3 +103,21 @@ def test_parameters_of_two_dtypes_are_refused() -> None:
     model.merge.double()
     with pytest.raises(ValueError, match="single dtype"), flat_parameters(model):
         pass
+
+
+def test_a_span_aliases_its_parameters_and_their_gradients_only_inside() -> None:
+    model = small_cryptomamba()
+    block = model.stages[0].blocks[0]
+    parameters = [block.norm.weight, None, block.op.x_proj.weight, block.op.A_log]  # any order, gaps
+    assert parameter_span(parameters) is None
+    with flat_parameters(model):
+        span = parameter_span(parameters)
+        assert span is not None and parameter_span(parameters) is span  # made once
+        assert span.offsets[1] is None
+        for parameter, offset in zip(parameters, span.offsets, strict=True):
+            if parameter is not None:
+                assert span.tensor[offset].data_ptr() == parameter.data_ptr()
+                assert span.tensor.grad[offset].data_ptr() == parameter.grad.data_ptr()
+        assert span.tensor.is_leaf and span.tensor.requires_grad
+        assert parameter_span([block.norm.weight, torch.zeros(3)]) is None  # not one of its parameters
+    assert parameter_span(parameters) is None
