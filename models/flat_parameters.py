@@ -69,7 +69,9 @@ class _FlatState:
     flat: torch.Tensor
     offsets: dict[int, int]
     """id(parameter) -> its first element in `flat`; the parameters stay alive, so ids are unique."""
-    spans: dict[tuple[int, ...], ParameterSpan | None] = field(default_factory=dict)
+    spans: dict[tuple[int, ...], ParameterSpan] = field(default_factory=dict)
+    """Spans made so far, by their parameters' ids (only the context's parameters', so the keys stay
+    valid: lists with other tensors are not kept, however many a hypernetwork generates)."""
 
 
 _active: ContextVar[_FlatState | None] = ContextVar("flat_parameters", default=None)
@@ -88,9 +90,12 @@ def parameter_span(parameters: Sequence[torch.Tensor | None]) -> ParameterSpan |
     if state is None:
         return None
     key = tuple(map(id, parameters))
-    if key not in state.spans:
-        state.spans[key] = _span(state, parameters)
-    return state.spans[key]
+    span = state.spans.get(key)
+    if span is None:
+        span = _span(state, parameters)
+        if span is not None:
+            state.spans[key] = span
+    return span
 
 
 def _span(state: _FlatState, parameters: Sequence[torch.Tensor | None]) -> ParameterSpan | None:
