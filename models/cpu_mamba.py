@@ -28,6 +28,7 @@ from torch import nn
 
 from models.cpu_scan_library import (
     cpu_kernel,
+    kernel_buffer,
     mamba_stack_workspace_elements,
     mamba_workspace_elements,
     pointer,
@@ -132,8 +133,8 @@ class MambaBlockCpu(torch.autograd.Function):
         hidden = hidden.contiguous()
         parameters = _hold_parameters(ctx, parameters)
         batch, length, d_model = hidden.shape
-        workspace = hidden.new_empty(batch, mamba_workspace_elements(length, d_inner, dt_rank, d_state))
-        out = torch.empty_like(hidden)
+        workspace = kernel_buffer(hidden, batch, mamba_workspace_elements(length, d_inner, dt_rank, d_state))
+        out = kernel_buffer(hidden, *hidden.shape)
         cpu_kernel("mamba_forward", hidden.dtype)(
             pointer(hidden), ctx.parameter_pointers, batch, length, d_model, *dims,
             pointer(workspace), pointer(out), kernel_threads(batch, d_inner, length, d_state),
@@ -149,7 +150,7 @@ class MambaBlockCpu(torch.autograd.Function):
         d_inner, _, _, d_state = ctx.dims
         threads = kernel_threads(batch, d_inner, length, d_state)
         dout = dout.contiguous().to(hidden.dtype)
-        dhidden = torch.empty_like(hidden)
+        dhidden = kernel_buffer(hidden, *hidden.shape)
         grad_pointers, grad_stride, grads = _gradient_rows(ctx.shapes, threads, hidden)
         cpu_kernel("mamba_backward", hidden.dtype)(
             pointer(dout), pointer(hidden), ctx.parameter_pointers, pointer(workspace),
@@ -166,10 +167,10 @@ def _stack_forward(
     d_inner, _, dt_rank, d_state = dims
     hidden = hidden.contiguous()
     batch, length, d_model = hidden.shape
-    workspace = hidden.new_empty(
-        batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
+    workspace = kernel_buffer(
+        hidden, batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
     )
-    out = torch.empty_like(hidden)
+    out = kernel_buffer(hidden, *hidden.shape)
     cpu_kernel("mamba_stack_forward", hidden.dtype)(
         pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
         pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
@@ -190,7 +191,7 @@ def _stack_backward(
     """`mamba_stack_backward` into zeroed gradient rows `grad_stride` apart; returns dL/d(hidden)."""
     batch, length, d_model = dout.shape
     dout = dout.contiguous().to(workspace.dtype)
-    dhidden = torch.empty_like(dout)
+    dhidden = kernel_buffer(dout, *dout.shape)
     cpu_kernel("mamba_stack_backward", workspace.dtype)(
         pointer(dout), ctx.parameter_pointers, pointer(workspace), ctx.blocks,
         batch, length, d_model, *ctx.dims, pointer(dhidden), grad_pointers, grad_stride, threads,

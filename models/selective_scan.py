@@ -34,7 +34,13 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
-from models.cpu_scan_library import CHECKPOINT_EVERY, cpu_kernel, cpu_kernels_available, pointer
+from models.cpu_scan_library import (
+    CHECKPOINT_EVERY,
+    cpu_kernel,
+    cpu_kernels_available,
+    kernel_buffer,
+    pointer,
+)
 from models.cpu_threads import kernel_threads
 
 logger = logging.getLogger(__name__)
@@ -168,9 +174,9 @@ class _SelectiveScanCpu(torch.autograd.Function):
         d_state = A.shape[1]
         Bt = B.detach().transpose(1, 2).contiguous()  # (batch, length, d_state): contiguous per step
         Ct = C.detach().transpose(1, 2).contiguous()
-        y = torch.empty_like(u)
+        y = kernel_buffer(u, *u.shape)
         # the states before each chunk but the first, which starts from zeros
-        checkpoints = torch.empty(batch, dim, -(-length // CHECKPOINT_EVERY) - 1, d_state, dtype=u.dtype)
+        checkpoints = kernel_buffer(u, batch, dim, -(-length // CHECKPOINT_EVERY) - 1, d_state)
         threads = kernel_threads(batch, dim, length, d_state)
         cpu_kernel("scan_forward", u.dtype)(
             *map(pointer, (u, dt, A, Bt, Ct)), batch, dim, length, d_state,
@@ -189,8 +195,8 @@ class _SelectiveScanCpu(torch.autograd.Function):
         # more, since each adds a (length, d_state) slice of dB / dC partial sums.
         groups = min(dim, -(-2 * threads // batch))
         dy = dy.contiguous().to(u.dtype)
-        du, ddt = torch.empty_like(u), torch.empty_like(u)
-        dA_part = torch.empty(batch, dim, d_state, dtype=u.dtype)
+        du, ddt = kernel_buffer(u, *u.shape), kernel_buffer(u, *u.shape)
+        dA_part = kernel_buffer(u, batch, dim, d_state)
         dB_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
         dC_part = torch.zeros(batch, groups, length, d_state, dtype=u.dtype)
         cpu_kernel("scan_backward", u.dtype)(
