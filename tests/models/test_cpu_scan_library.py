@@ -84,3 +84,21 @@ def test_a_new_build_removes_other_versions_older_than_a_day(kernel_cache: Path)
     (built,) = (path for path in kernel_cache.glob("cpu_scan-*.so") if path != recent)
     left = sorted(path.name for path in kernel_cache.iterdir())
     assert left == sorted([built.name, recent.name, "notes.txt"])
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_kernel_buffers_leave_torchs_fill_setting_as_it_was(fill: bool) -> None:
+    """The NaN fill is switched off for the allocation only, even when the allocation fails."""
+    deterministic = torch.utils.deterministic
+    before = deterministic.fill_uninitialized_memory
+    deterministic.fill_uninitialized_memory = fill
+    try:
+        like = torch.zeros(1, dtype=torch.float64)
+        buffer = cpu_scan_library.kernel_buffer(like, 2, 3)
+        assert buffer.shape == (2, 3) and buffer.dtype == torch.float64
+        assert deterministic.fill_uninitialized_memory is fill
+        with pytest.raises(RuntimeError):
+            cpu_scan_library.kernel_buffer(like, -1)
+        assert deterministic.fill_uninitialized_memory is fill
+    finally:
+        deterministic.fill_uninitialized_memory = before
