@@ -58,8 +58,9 @@ static inline void NAME(project_back_tile)(const REAL *restrict W, const REAL *r
 
 /* Y[p] += W^T G[p] for W (rows, cols) at each of `positions` positions, G (positions, rows) and Y
  * (positions, cols) with row strides ldg and ldy: the gradient through `project`, and with W
- * transposed the projection itself. Positions go four at a time (a 4 x 64 tile is 16 of AVX-512's 32
- * registers), then two, then one; columns in FOR_COLUMN_TILES' tiles. */
+ * transposed the projection itself. Positions go four at a time (a 4 x 64 tile of floats is 16 of
+ * AVX-512's 32 registers; of doubles, all 32, which spills, but float64 is for checking), then two,
+ * then one; columns in FOR_COLUMN_TILES' tiles. */
 static void NAME(project_back_rows)(const REAL *restrict W, const REAL *restrict G, long ldg, long positions,
                                     long rows, long cols, REAL *restrict Y, long ldy) {
     long p = 0;
@@ -78,9 +79,9 @@ static void NAME(project_back_rows)(const REAL *restrict W, const REAL *restrict
 /* Y[p] = bias + W X[p] at each of `positions` positions, for W given transposed, WT (cols, rows), X
  * (positions, cols) and Y (positions, rows) with row strides ldx and ldy (bias may be NULL): sums of
  * rows of WT, which vectorise without the per-output horizontal sums of `project`. */
-static inline void NAME(project_rows)(const REAL *restrict WT, const REAL *restrict bias, const REAL *restrict X,
-                                      long ldx, long positions, long rows, long cols, REAL *restrict Y,
-                                      long ldy) {
+static inline void NAME(project_rows)(const REAL *restrict WT, const REAL *restrict bias,
+                                      const REAL *restrict X, long ldx, long positions, long rows, long cols,
+                                      REAL *restrict Y, long ldy) {
     for (long p = 0; p < positions; p++) {
         for (long j = 0; j < rows; j++) Y[p * ldy + j] = bias ? bias[j] : (REAL)0;
     }
@@ -180,7 +181,9 @@ static inline void NAME(mamba_forward_row)(const struct NAME(mamba_args) *a, con
             REAL *gated_t = gated + q * di;
             for (long c = 0; c < di; c++) gated_t[c] = y_scan[c * L + t];
 #pragma omp simd
-            for (long c = 0; c < di; c++) gated_t[c] = (gated_t[c] + p[P_D][c] * xs[t * di + c]) * NAME(silu)(z[c]);
+            for (long c = 0; c < di; c++) {
+                gated_t[c] = (gated_t[c] + p[P_D][c] * xs[t * di + c]) * NAME(silu)(z[c]);
+            }
         }
         NAME(project_rows)(a->out_wT, p[P_OUT_B], gated, di, positions, dm, di, out + t0 * dm, dm);
     }
@@ -217,13 +220,15 @@ static inline void NAME(mamba_backward_row)(const struct NAME(mamba_args) *a, co
     REAL *g_d = NAME(grad)(a, P_D, thread), *g_out_w = NAME(grad)(a, P_OUT_W, thread);
     REAL *g_out_b = NAME(grad)(a, P_OUT_B, thread);
 
-    /* Scratch, zeroed: gradients w.r.t. xs, xz, the gated output, and the scan's dy, du, ddt, dA, dB, dC. */
+    /* Scratch, zeroed: the gradients w.r.t. xs (L, di), the scan's dy, du and ddt ((di, L) each),
+     * dt_raw (L, di), xz (L, 2 di), the scan's dA (di, N), dB and dC ((L, N) each), the gated output
+     * (L, di) and x_dbl (L, E); and the gated output itself (L, di), recomputed for out_proj's weight. */
     REAL *scratch = calloc((size_t)(L * di * 7 + L * 2 * di + di * N + 2 * L * N + L * E), sizeof(REAL));
     if (scratch == NULL) abort();
     REAL *dxs = scratch, *dy_scan = dxs + L * di, *du = dy_scan + L * di, *ddt = du + L * di;
     REAL *d_dt_raw = ddt + L * di, *dxz = d_dt_raw + L * di, *dA = dxz + L * 2 * di, *dB = dA + di * N;
     REAL *dC = dB + L * N, *gated = dC + L * N, *dgated = gated + L * di, *dx_dbl = dgated + L * di;
-    REAL dy[di]; /* gated, dgated: (L, di); dx_dbl: (L, E) */
+    REAL dy[di];
 
     /* Back through out_proj, the gate and the D skip. */
     NAME(project_back_rows)(p[P_OUT_W], dout, dm, L, dm, di, dgated, di);

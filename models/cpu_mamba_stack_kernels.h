@@ -9,7 +9,8 @@
  *
  * Parameters come per block as STACK_PARAMS pointers: the norm's weight and bias (d_model each), then
  * the Mamba block's P_COUNT (cpu_scan.c); gradients likewise, each `threads` rows grad_stride apart,
- * zeroed by the caller (as in cpu_mamba_kernels.h). Each batch row's workspace is `blocks` slices laid out by stack_workspace_layout.
+ * zeroed by the caller (as in cpu_mamba_kernels.h). Each batch row's workspace is `blocks` slices laid
+ * out by stack_workspace_layout.
  */
 
 struct NAME(stack_args) {

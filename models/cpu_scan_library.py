@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -179,20 +180,26 @@ def pointer(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+_fill_setting = threading.Lock()
+"""Held while `kernel_buffer` has torch's fill setting switched off."""
+
+
 def kernel_buffer(like: torch.Tensor, *shape: int) -> torch.Tensor:
     """An uninitialised tensor of `like`'s dtype for a kernel to write in full before anything reads it.
 
     Training runs under `torch.use_deterministic_algorithms`, where torch.empty fills new memory with
     NaN so that reading uninitialised memory is at least reproducible. The kernels never read what
-    they have not written, and that fill was costly: a C-Block's workspace took 0.5 ms of a ~5 ms
-    step to fill, and a validation pass's 15 ms of an epoch's 250."""
+    they have not written (tests/models/test_cpu_mamba.py fills them with NaN to check), and that
+    fill was costly: about 0.5 ms a training step for a C-Block's workspace, and 4 ms a validation
+    pass. The setting is process-wide, so switching it is serialised across threads."""
     deterministic = torch.utils.deterministic
-    fill = deterministic.fill_uninitialized_memory
-    deterministic.fill_uninitialized_memory = False
-    try:
-        return like.new_empty(shape)
-    finally:
-        deterministic.fill_uninitialized_memory = fill
+    with _fill_setting:
+        fill = deterministic.fill_uninitialized_memory
+        deterministic.fill_uninitialized_memory = False
+        try:
+            return like.new_empty(shape)
+        finally:
+            deterministic.fill_uninitialized_memory = fill
 
 
 def mamba_workspace_elements(length: int, d_inner: int, dt_rank: int, d_state: int) -> int:

@@ -19,7 +19,7 @@ a state saved the other way (checkpoints written before) into this one.
 A C kernel that takes many parameters at once (a C-Block's 52) can also take them as one tensor:
 `parameter_span` gives, inside the context, an autograd leaf aliasing the run of the flat tensor that
 holds them, whose gradient aliases theirs. Autograd then records one input and accumulates one
-gradient where it handled 52 (about 0.2 ms a C-Block in a ~7 ms step; models/cpu_mamba.py).
+gradient where it handled 52 (about 0.2 ms per C-Block and training step; models/cpu_mamba.py).
 """
 
 from __future__ import annotations
@@ -95,7 +95,19 @@ def parameter_span(parameters: Sequence[torch.Tensor | None]) -> ParameterSpan |
         span = _span(state, parameters)
         if span is not None:
             state.spans[key] = span
+    else:
+        _relink_gradient(state, span.tensor)
     return span
+
+
+def _relink_gradient(state: _FlatState, tensor: torch.Tensor) -> None:
+    """Make `tensor.grad` the flat gradient's run again where autograd replaced it (a backward with
+    create_graph=True sets a new gradient tensor), so later steps' gradients reach the flat one."""
+    low, flat_grad = tensor.storage_offset(), state.flat.grad
+    if flat_grad is None or tensor.grad is None:
+        tensor.grad = None if flat_grad is None else flat_grad[low : low + tensor.numel()]
+    elif tensor.grad.data_ptr() != flat_grad.data_ptr() + low * flat_grad.element_size():
+        tensor.grad = flat_grad[low : low + tensor.numel()]
 
 
 def _span(state: _FlatState, parameters: Sequence[torch.Tensor | None]) -> ParameterSpan | None:

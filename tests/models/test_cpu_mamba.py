@@ -7,6 +7,7 @@ from torch import nn
 from torch.func import functional_call
 
 from models import cpu_mamba
+from models import selective_scan as selective_scan_module
 from models.cpu_mamba import (
     MambaBlockCpu,
     MambaStackCpu,
@@ -18,7 +19,8 @@ from models.cpu_mamba import (
 from models.cryptomamba import PAPER_HIDDEN_DIMS, CMBlock, CryptoMamba
 from models.flat_parameters import flat_parameters, parameter_span
 from models.mamba_block import Mamba
-from models.selective_scan import CHECKPOINT_EVERY, differentiable_twice
+from models.selective_scan import CHECKPOINT_EVERY, differentiable_twice, selective_scan_cpu
+from tests.models.test_selective_scan import make_inputs
 
 SHAPES = {
     # d_model, d_state, length, batch, bias (in/out projections), conv_bias
@@ -216,6 +218,29 @@ def test_cryptomamba_runs_each_c_block_as_one_stack(monkeypatch: pytest.MonkeyPa
     assert len(calls) == len(PAPER_HIDDEN_DIMS) - 1  # one call per C-Block, for its four CMBlocks
 
 
+def nan_filled(like: torch.Tensor, *shape: int) -> torch.Tensor:
+    return like.new_full(shape, float("nan"))
+
+
+def test_the_kernels_read_no_buffer_element_they_have_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kernel_buffer` skips torch's NaN fill of new memory. With the kernels' buffers (workspaces with
+    their padding, outputs, checkpoints) filled with NaN instead, every result stays the same."""
+    stack, block = perturbed_stack(5, 7, blocks=2), perturbed_block(5, 7, bias=True, conv_bias=True)
+    x = torch.randn(3, CHECKPOINT_EVERY + 6, 5, dtype=torch.float64, requires_grad=True)
+    scan_inputs = make_inputs(3, 5, 7, 2 * CHECKPOINT_EVERY + 3)
+
+    def run() -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        scan_out = selective_scan_cpu(**scan_inputs, delta_softplus=True)
+        scan_grads = list(torch.autograd.grad(scan_out.square().sum(), list(scan_inputs.values())))
+        return [stack_values_and_gradients(stack, x), values_and_gradients(block, x), (scan_out, scan_grads)]
+
+    expected = run()
+    monkeypatch.setattr(cpu_mamba, "kernel_buffer", nan_filled)
+    monkeypatch.setattr(selective_scan_module, "kernel_buffer", nan_filled)
+    for result, wanted in zip(run(), expected, strict=True):
+        assert_same_results(result, wanted, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_inside_flat_parameters_a_stack_takes_one_span_and_gives_the_same_gradients(
     monkeypatch: pytest.MonkeyPatch, threads: int
@@ -226,14 +251,16 @@ def test_inside_flat_parameters_a_stack_takes_one_span_and_gives_the_same_gradie
     stack = perturbed_stack(6, 16, blocks=3)
     x = torch.randn(5, 9, 6, dtype=torch.float64, requires_grad=True)
     out, grads = stack_values_and_gradients(stack, x)
-    with flat_parameters(stack):
-        x_flat = x.detach().clone().requires_grad_()
-        out_flat = residual_stack_cpu(stack, x_flat)
-        assert type(out_flat.grad_fn).__name__ == "MambaStackSpanCpuBackward"
-        weights = torch.linspace(-1, 1, out_flat.numel(), dtype=out_flat.dtype).view_as(out_flat)
-        ((out_flat * weights).sum() + (out_flat**2).sum()).backward()
-        grads_flat = [x_flat.grad, *(p.grad.clone() for p in stack.parameters())]
-    assert_same_results((out_flat, grads_flat), (out, grads), rtol=1e-12, atol=1e-15)
+    with flat_parameters(stack) as flat:
+        for _ in range(2):  # a second step, after zeroing the flat gradient as training does
+            flat.grad.zero_()
+            x_flat = x.detach().clone().requires_grad_()
+            out_flat = residual_stack_cpu(stack, x_flat)
+            assert type(out_flat.grad_fn).__name__ == "MambaStackSpanCpuBackward"
+            weights = torch.linspace(-1, 1, out_flat.numel(), dtype=out_flat.dtype).view_as(out_flat)
+            ((out_flat * weights).sum() + (out_flat**2).sum()).backward()
+            grads_flat = [x_flat.grad, *(p.grad.clone() for p in stack.parameters())]
+            assert_same_results((out_flat, grads_flat), (out, grads), rtol=1e-12, atol=1e-15)
 
 
 def test_span_gradcheck() -> None:

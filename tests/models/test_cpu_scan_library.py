@@ -87,15 +87,23 @@ def test_a_new_build_removes_other_versions_older_than_a_day(kernel_cache: Path)
 
 
 @pytest.mark.parametrize("fill", [True, False])
-def test_kernel_buffers_leave_torchs_fill_setting_as_it_was(fill: bool) -> None:
-    """The NaN fill is switched off for the allocation only, even when the allocation fails."""
+def test_kernel_buffers_skip_torchs_fill_and_leave_the_setting_as_it_was(fill: bool) -> None:
+    """The NaN fill is off while the buffer is allocated, and back as it was after, even when the
+    allocation fails."""
     deterministic = torch.utils.deterministic
     before = deterministic.fill_uninitialized_memory
     deterministic.fill_uninitialized_memory = fill
     try:
         like = torch.zeros(1, dtype=torch.float64)
-        buffer = cpu_scan_library.kernel_buffer(like, 2, 3)
-        assert buffer.shape == (2, 3) and buffer.dtype == torch.float64
+        seen = []
+
+        class Spy:
+            def new_empty(self, shape: tuple[int, ...]) -> torch.Tensor:
+                seen.append(deterministic.fill_uninitialized_memory)
+                return like.new_empty(shape)
+
+        buffer = cpu_scan_library.kernel_buffer(Spy(), 2, 3)
+        assert seen == [False] and buffer.shape == (2, 3) and buffer.dtype == torch.float64
         assert deterministic.fill_uninitialized_memory is fill
         with pytest.raises(RuntimeError):
             cpu_scan_library.kernel_buffer(like, -1)

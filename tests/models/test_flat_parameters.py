@@ -119,5 +119,7 @@ def test_a_span_aliases_its_parameters_and_their_gradients_only_inside() -> None
                 assert span.tensor[offset].data_ptr() == parameter.data_ptr()
                 assert span.tensor.grad[offset].data_ptr() == parameter.grad.data_ptr()
         assert span.tensor.is_leaf and span.tensor.requires_grad
+        span.tensor.grad = torch.zeros_like(span.tensor)  # as a backward with create_graph=True does
+        assert parameter_span(parameters).tensor.grad.data_ptr() == parameters[0].grad.data_ptr()
         assert parameter_span([block.norm.weight, torch.zeros(3)]) is None  # not one of its parameters
     assert parameter_span(parameters) is None
