@@ -83,7 +83,7 @@ def _hold_parameters(ctx, parameters: tuple[torch.Tensor | None, ...]) -> list[t
     """The parameters made contiguous, their pointers and shapes kept on `ctx` for the backward; the
     caller saves the returned tensors with the context, so the pointers stay valid."""
     held = [None if p is None else p.contiguous() for p in parameters]
-    ctx.parameter_pointers = _pointer_array([None if p is None else p.data_ptr() for p in held])
+    ctx.parameter_pointers = _pointer_array([pointer(p) for p in held])
     ctx.shapes = [None if p is None else p.shape for p in held]
     return held
 
@@ -171,16 +171,17 @@ def _stack_forward(
         hidden, batch, mamba_stack_workspace_elements(blocks, length, d_model, d_inner, dt_rank, d_state)
     )
     out = kernel_buffer(hidden, *hidden.shape)
+    ctx.dims, ctx.blocks = dims, blocks
     cpu_kernel("mamba_stack_forward", hidden.dtype)(
         pointer(hidden), ctx.parameter_pointers, blocks, batch, length, d_model, *dims, eps,
-        pointer(workspace), pointer(out), kernel_threads(batch, blocks * d_inner, length, d_state),
+        pointer(workspace), pointer(out), _stack_threads(ctx, hidden),
     )  # fmt: skip
-    ctx.dims, ctx.blocks = dims, blocks
     return out, workspace
 
 
-def _stack_threads(ctx, dout: torch.Tensor) -> int:
-    batch, length, _ = dout.shape
+def _stack_threads(ctx, rows: torch.Tensor) -> int:
+    """Threads for a stack call on `rows` (batch, length, d_model), with ctx.dims and ctx.blocks set."""
+    batch, length, _ = rows.shape
     d_inner, _, _, d_state = ctx.dims
     return kernel_threads(batch, ctx.blocks * d_inner, length, d_state)
 
@@ -283,8 +284,9 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
         [block.op for block in blocks],
         stack_parameters(blocks),
     )
+    dims = _dims(ops[0])
     same_blocks = all(
-        _dims(op) == _dims(ops[0]) and op.d_model == ops[0].d_model and norm.eps == norms[0].eps
+        _dims(op) == dims and op.d_model == ops[0].d_model and norm.eps == norms[0].eps
         for norm, op in zip(norms, ops, strict=True)
     )
     # Each block's first two tensors are its norm's weight and bias.
@@ -294,8 +296,8 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
     if not (same_blocks and affine and ops[0].can_run_in_c(hidden_states, *tensors)):
         return None
     if span is None:
-        return MambaStackCpu.apply(_dims(ops[0]), norms[0].eps, hidden_states, *parameters)
-    return MambaStackSpanCpu.apply(_dims(ops[0]), norms[0].eps, span.offsets, hidden_states, span.tensor)
+        return MambaStackCpu.apply(dims, norms[0].eps, hidden_states, *parameters)
+    return MambaStackSpanCpu.apply(dims, norms[0].eps, span.offsets, hidden_states, span.tensor)
 
 
 def stack_parameters(blocks: Sequence[PreNormMamba]) -> list[torch.Tensor | None]:

@@ -45,13 +45,22 @@ def perturbed_block(d_model: int, d_state: int, bias: bool, conv_bias: bool, see
     return perturbed(Mamba(d_model, d_state=d_state, bias=bias, conv_bias=conv_bias))
 
 
+def weighted_loss(out: torch.Tensor) -> torch.Tensor:
+    """A loss on `out` that weighs every element differently."""
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    return (out * weights).sum() + (out**2).sum()
+
+
 def output_and_gradients(
     out: torch.Tensor, x: torch.Tensor, module: nn.Module
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """`out` and the gradients of a loss on it that weighs every element differently, w.r.t. x and
-    `module`'s parameters."""
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-    return out, list(torch.autograd.grad((out * weights).sum() + (out**2).sum(), [x, *module.parameters()]))
+    """`out` and the gradients of `weighted_loss` on it w.r.t. x and `module`'s parameters."""
+    return out, list(torch.autograd.grad(weighted_loss(out), [x, *module.parameters()]))
+
+
+def block_dims(block: Mamba) -> tuple[int, int, int, int]:
+    """The sizes the C Functions take first."""
+    return (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
 
 
 def values_and_gradients(block: Mamba, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -82,7 +91,7 @@ def test_gradcheck() -> None:
     block = perturbed_block(3, 4, bias=True, conv_bias=True)
     parameters = [p.detach().clone().requires_grad_() for p in block_parameters(block)]
     x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
-    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    dims = block_dims(block)
     assert torch.autograd.gradcheck(lambda x, *p: MambaBlockCpu.apply(dims, x, *p), (x, *parameters))
 
 
@@ -190,8 +199,7 @@ def test_stack_gradcheck() -> None:
     stack = perturbed_stack(3, 4, blocks=2)
     parameters = [None if p is None else p.detach().clone().requires_grad_() for p in stack_parameters(stack)]
     x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
-    block = stack[0].op
-    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    dims = block_dims(stack[0].op)
     assert torch.autograd.gradcheck(
         lambda x, *p: MambaStackCpu.apply(dims, stack[0].norm.eps, x, *p), (x, *parameters)
     )
@@ -257,8 +265,7 @@ def test_inside_flat_parameters_a_stack_takes_one_span_and_gives_the_same_gradie
             x_flat = x.detach().clone().requires_grad_()
             out_flat = residual_stack_cpu(stack, x_flat)
             assert type(out_flat.grad_fn).__name__ == "MambaStackSpanCpuBackward"
-            weights = torch.linspace(-1, 1, out_flat.numel(), dtype=out_flat.dtype).view_as(out_flat)
-            ((out_flat * weights).sum() + (out_flat**2).sum()).backward()
+            weighted_loss(out_flat).backward()
             grads_flat = [x_flat.grad, *(p.grad.clone() for p in stack.parameters())]
             assert_same_results((out_flat, grads_flat), (out, grads), rtol=1e-12, atol=1e-15)
 
@@ -267,8 +274,7 @@ def test_span_gradcheck() -> None:
     """The span's gradient, alignment gaps included (they get zeros), against finite differences."""
     stack = perturbed_stack(3, 4, blocks=2)
     x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
-    block = stack[0].op
-    dims = (block.d_inner, block.d_conv, block.dt_rank, block.d_state)
+    dims = block_dims(stack[0].op)
     with flat_parameters(stack):
         span = parameter_span(stack_parameters(stack))
         tensor = span.tensor.detach().clone().requires_grad_()
