@@ -84,12 +84,11 @@ static inline double exp_f64(double x) {
 #define LOG2E_F32 1.44269504088896341f
 #define LOG2E_F64 1.44269504088896340736
 
-/* In Mamba the exponent is at most 0 (A < 0, dt >= 0). Below -126 it is clamped (2^k must stay a normal
- * float; such decays are flushed anyway, and -inf gives 0, not NaN). Above, 2^k is clamped to 2^127 in
- * integer arithmetic, one instruction where a float clamp that keeps NaN costs three: past 2^127 the
- * state has left the float range, and 2^127 stands in, as exp_f32's clamp does. */
+/* In Mamba the exponent is at most 0 (A < 0, dt >= 0). Exponents below the flush threshold never get
+ * here (see `decay`), so there is no lower clamp. Above, 2^k is clamped to 2^127 in integer arithmetic,
+ * one instruction where a float clamp that keeps NaN costs three: past 2^127 the state has left the
+ * float range, and 2^127 stands in, as exp_f32's clamp does. */
 static inline float exp2_f32(float x) {
-    x = x < -126.0f ? -126.0f : x;
     const float k = __builtin_rintf(x), r = x - k;
     /* 2^r on |r| <= 1/2: a degree-6 polynomial fitted to the relative error, under 1e-7 in float */
     static const float P[] = {1.5345807500e-4f, 1.3399931183e-3f, 9.6184889739e-3f, 5.5503287771e-2f,
@@ -105,9 +104,10 @@ static inline float exp2_f32(float x) {
 /* float64 is for checking against the reference: exp_f64's accuracy matters there, not its speed. */
 static inline double exp2_f64(double x) { return exp_f64(x * 6.93147180559945309417e-01); }
 
-/* Flush thresholds: a little above exp(floor), since exp rounds in the precision. */
-#define FLUSH_F32 1.1e-19f
-#define FLUSH_F64 1.6e-154
+/* Flush thresholds, as exponents of 2: decays below 2^-63 (float) or 2^-510 (double), about the square
+ * roots of the smallest normal numbers, are flushed to 0 (exp_f64's clamp lies just below 2^-510). */
+#define FLUSH_EXPONENT_F32 -63.0f
+#define FLUSH_EXPONENT_F64 -510.0
 
 /* fn(s, item, N) with d_state as a compile-time constant for the common sizes: the loops over it then
  * unroll and the state stays in registers (the backward ran 1.6-2x faster). */
@@ -223,7 +223,7 @@ static inline int backward_threads(int threads, long batch) {
 #define EXP exp_f32
 #define EXP2 exp2_f32
 #define LOG2E LOG2E_F32
-#define FLUSH FLUSH_F32
+#define FLUSH_EXPONENT FLUSH_EXPONENT_F32
 #define LOG1P_TERMS 8 /* the next term is below 1e-8 */
 #include "cpu_scan_kernels.h"
 #include "cpu_mamba_kernels.h"
@@ -233,7 +233,7 @@ static inline int backward_threads(int threads, long batch) {
 #undef EXP
 #undef EXP2
 #undef LOG2E
-#undef FLUSH
+#undef FLUSH_EXPONENT
 #undef LOG1P_TERMS
 
 #define REAL double
@@ -241,7 +241,7 @@ static inline int backward_threads(int threads, long batch) {
 #define EXP exp_f64
 #define EXP2 exp2_f64
 #define LOG2E LOG2E_F64
-#define FLUSH FLUSH_F64
+#define FLUSH_EXPONENT FLUSH_EXPONENT_F64
 #define LOG1P_TERMS 18 /* the next term is below 1e-18 */
 #include "cpu_scan_kernels.h"
 #include "cpu_mamba_kernels.h"

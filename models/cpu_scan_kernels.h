@@ -1,4 +1,5 @@
-/* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP and FLUSH defined.
+/* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP, EXP2 and
+ * FLUSH_EXPONENT defined.
  *
  * Layouts (C order): u, dt, y, du, ddt (batch, dim, length); A, dA_part rows (dim, d_state);
  * Bt, Ct (batch, length, d_state), contiguous per step; checkpoints (batch, dim, chunks - 1,
@@ -11,10 +12,9 @@
 #define NAME(name) CAT(name, SUFFIX)
 
 /* The decay exp(dt * A) = 2^(dt * A2) for A2 = A log2(e), flushed to 0 where it would make subnormal
- * products. */
+ * products. Testing the exponent, not the value, lets EXP2 skip a lower clamp; NaN and -inf give 0. */
 static inline REAL NAME(decay)(REAL exponent2) {
-    REAL value = EXP2(exponent2);
-    return value > FLUSH ? value : (REAL)0;
+    return exponent2 >= FLUSH_EXPONENT ? EXP2(exponent2) : (REAL)0;
 }
 
 /* log(1 + y) for 0 <= y <= 1, branch-free so loops over it vectorise: with s = y / (2 + y) <= 1/3,
@@ -51,18 +51,20 @@ static REAL *NAME(base2_rates)(const REAL *A, long count) {
     return A2;
 }
 
-/* One step of the recurrence for one channel, a2 = A2's row: h = decay(dt a2) * h + dt u B; returns
- * <C, h>. The backward recomputes its states with this same function, so it sees the forward's values. */
-static inline REAL NAME(advance)(REAL *restrict h, REAL *restrict decays, const REAL *restrict a2,
-                                   const REAL *restrict b, const REAL *restrict c, REAL dt, REAL dtu,
-                                   long d_state) {
+/* One step of the recurrence for one channel, a2 = A2's row: after = decay(dt a2) * before + dt u B
+ * (the same array, or disjoint ones); returns <C, after> and keeps the decays where `decays` is not NULL
+ * (a constant NULL drops the stores when inlined). The backward recomputes its states with this same
+ * function, so it sees the forward's values. */
+static inline REAL NAME(advance)(const REAL *before, REAL *after, REAL *restrict decays,
+                                 const REAL *restrict a2, const REAL *restrict b, const REAL *restrict c,
+                                 REAL dt, REAL dtu, long d_state) {
     REAL acc = 0;
 #pragma omp simd reduction(+ : acc)
     for (long n = 0; n < d_state; n++) {
         REAL decay = NAME(decay)(dt * a2[n]);
-        decays[n] = decay;
-        h[n] = decay * h[n] + dtu * b[n];
-        acc += c[n] * h[n];
+        if (decays) decays[n] = decay;
+        after[n] = decay * before[n] + dtu * b[n];
+        acc += c[n] * after[n];
     }
     return acc;
 }
@@ -72,12 +74,12 @@ static inline void NAME(forward_channel)(const struct NAME(scan_args) *s, long i
     const long chunks = (L + CHUNK - 1) / CHUNK;
     const REAL *u = s->u + item * L, *dt = s->dt + item * L, *a2 = s->A2 + d * N;
     REAL *y = s->y + item * L, *checkpoints = s->checkpoints + item * (chunks - 1) * N;
-    REAL h[N], decays[N];
+    REAL h[N];
     memset(h, 0, sizeof(h));
     for (long t = 0; t < L; t++) {
         if (t % CHUNK == 0 && t > 0) memcpy(checkpoints + (t / CHUNK - 1) * N, h, sizeof(h));
         const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
-        y[t] = NAME(advance)(h, decays, a2, bt, ct, dt[t], dt[t] * u[t], N);
+        y[t] = NAME(advance)(h, h, NULL, a2, bt, ct, dt[t], dt[t] * u[t], N);
     }
 }
 
@@ -115,8 +117,8 @@ static inline void NAME(backward_channels)(const struct NAME(scan_args) *s, long
             for (long k = 0; k < steps; k++) {
                 const long t = start + k;
                 const REAL *bt = s->Bt + (b * L + t) * N, *ct = s->Ct + (b * L + t) * N;
-                memcpy(states + (k + 1) * N, states + k * N, sizeof(REAL) * N);
-                NAME(advance)(states + (k + 1) * N, decays + k * N, a2, bt, ct, dt[t], dt[t] * u[t], N);
+                NAME(advance)(states + k * N, states + (k + 1) * N, decays + k * N, a2, bt, ct, dt[t],
+                              dt[t] * u[t], N);
             }
             /* Backwards through the chunk: dL/dh_t is the carry from t + 1 plus y_t's own term; every
              * gradient of step t follows from it at once. Only the carry is sequential in time. */
@@ -196,7 +198,7 @@ void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, con
                       const REAL *x_weight, const REAL *dt_weight, const REAL *dt_bias, const REAL *A_log,
                       const REAL *D, const REAL *out_weight, const REAL *out_bias, long batch, long d_model,
                       long d_inner, long d_conv, long dt_rank, long d_state, REAL *out) {
-    REAL xz[2 * d_inner], x_dbl[dt_rank + 2 * d_state], y[d_inner], dt_raw[d_inner], decays[d_state];
+    REAL xz[2 * d_inner], x_dbl[dt_rank + 2 * d_state], y[d_inner], dt_raw[d_inner];
     REAL A2[d_inner * d_state];
 #pragma omp simd
     for (long i = 0; i < d_inner * d_state; i++) A2[i] = -EXP(A_log[i]) * LOG2E;
@@ -217,7 +219,7 @@ void NAME(mamba_step)(const REAL *hidden, REAL *conv_state, REAL *ssm_state, con
         for (long c = 0; c < d_inner; c++) {
             REAL dt = NAME(softplus)(dt_raw[c]);
             REAL *h = ssm_state + (b * d_inner + c) * d_state;
-            REAL value = NAME(advance)(h, decays, A2 + c * d_state, B, C, dt, dt * x[c], d_state);
+            REAL value = NAME(advance)(h, h, NULL, A2 + c * d_state, B, C, dt, dt * x[c], d_state);
             y[c] = (value + D[c] * x[c]) * NAME(silu)(z[c]);
         }
         NAME(project)(out_weight, out_bias, y, d_model, d_inner, out + b * d_model);

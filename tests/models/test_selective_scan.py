@@ -147,6 +147,24 @@ def test_vanishing_decays_are_flushed_without_changing_the_result() -> None:
         torch.testing.assert_close(grad.double(), grads64[name], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_decays_far_below_the_flush_threshold_are_zero_not_garbage(dtype: torch.dtype) -> None:
+    """Exponents dt * A of -1e30 and -inf (no clamp holds 2^k in range there): the decay is exactly
+    0, so every state is dt u B alone and y follows from it without a NaN."""
+    inputs = make_inputs(2, 3, 16, 9, with_d=False, with_z=False, with_bias=False, dtype=dtype)
+    with torch.no_grad():
+        inputs["delta"].abs_().add_(0.01)  # dt > 0, so dt * A is -1e30 * dt and -inf
+        inputs["A"][0].fill_(-1e30)
+        inputs["A"][1].fill_(-float("inf"))
+    u, delta, B, C = (inputs[name] for name in ("u", "delta", "B", "C"))
+    y = selective_scan_cpu(**inputs)
+    states = delta[:, :, None, :] * B[:, None, :, :] * u[:, :, None, :]  # (batch, dim, d_state, length)
+    expected = (states * C[:, None, :, :]).sum(2)
+    assert torch.isfinite(y).all()
+    torch.testing.assert_close(y[:, :2], expected[:, :2].detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(y[:, 2], selective_scan_reference(**inputs)[:, 2], rtol=1e-5, atol=1e-6)
+
+
 def test_cpu_scan_passes_gradcheck() -> None:
     inputs = make_inputs(2, 2, 3, CHECKPOINT_EVERY + 3)
     given = [name for name, t in inputs.items() if t is not None]
