@@ -6,6 +6,8 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from assets.markdown import markdown_table
+
 # Metadata key holding the newest day an ingest asset has stored; the new-data sensor reads it.
 NEWEST_PARTITION_KEY = "newest_partition"
 
@@ -19,17 +21,6 @@ def column_schema(contract: type[pa.DataFrameModel]) -> TableSchema:
             for name, column in schema.columns.items()
         ]
     )
-
-
-def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}") -> str:
-    """A GitHub-style table of `frame`, for asset metadata and terminal summaries alike."""
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = [
-        "| " + " | ".join(float_format.format(v) if isinstance(v, float) else str(v) for v in row) + " |"
-        for row in frame.itertuples(index=False)
-    ]
-    return "\n".join([header, rule, *body])
 
 
 def markdown_metadata(frame: pd.DataFrame) -> MetadataValue:

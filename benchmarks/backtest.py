@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from backtest.engine import Bars, EngineConfig, run_backtest
 from backtest.sizing import kelly_exposure
 from backtest.strategies import exposure, smart, smart_with_short, vanilla

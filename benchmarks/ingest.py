@@ -21,7 +21,7 @@ import pyarrow as arrow
 
 from assets.contracts import DexTradesTable
 from assets.ingest.solana.pools import RAYDIUM_SOL_USDC
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from assets.validation import validate_rows
 from assets.warehouse import Partition, replace_partition
 

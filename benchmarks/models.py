@@ -16,7 +16,7 @@ from dataclasses import replace
 import pandas as pd
 import torch
 
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from models.cpu_scan_library import cpu_kernels_available
 from models.cryptomamba import CryptoMamba
 from models.forecasters import NeuralForecaster

@@ -34,7 +34,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 from solders.transaction_metadata import TransactionMetadata
 
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from onchain.build import compile_program
 from onchain.client import Limits, OracleQuote
 from onchain.cluster import TxOutcome

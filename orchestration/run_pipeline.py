@@ -14,7 +14,7 @@ import pandas as pd
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from assets.ingest.dex.assets import NO_DEX_SOURCE
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from assets.warehouse import read_table
 from backtest.experiments import balance_table
 from orchestration.definitions import build_definitions

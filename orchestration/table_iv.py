@@ -20,7 +20,7 @@ import torch
 
 from assets.contracts import OhlcvTable
 from assets.ingest.market.yahoo import read_yahoo_daily
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from assets.validation import validate_rows
 from models.atomic import write_atomically
 from models.forecasters import FitReport, Forecaster, PersistenceForecaster

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 from assets.training.forecasts import predictions_frame
 from backtest.experiments import PAPER_STRATEGIES, backtest_predictions, balance_table
 from orchestration.settings import Settings

@@ -11,7 +11,8 @@ from dagster import MaterializeResult, asset
 
 from assets.contracts import AdaptationCurvesTable
 from assets.ingest.store import store_load
-from assets.metadata import column_schema, markdown_metadata, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import column_schema, markdown_metadata
 from assets.plots import image_metadata, lines_figure
 from assets.training.hypermamba import split_tasks
 from assets.warehouse import Partition

@@ -11,7 +11,8 @@ from dagster import MaterializeResult, MetadataValue, asset
 
 from assets.contracts import BacktestsTable, EquityCurvesTable
 from assets.ingest.store import store_load, table_totals
-from assets.metadata import column_schema, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import column_schema
 from assets.plots import equity_figure, image_metadata
 from assets.training.forecasts import PIPELINE_MODELS, asset_name
 from assets.warehouse import Partition, read_table

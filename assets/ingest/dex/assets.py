@@ -23,7 +23,8 @@ from assets.ingest.solana.rpc import SolanaRpc
 from assets.ingest.solana.swaps import load_pool_trades
 from assets.ingest.solana.trade_files import read_trade_file
 from assets.ingest.store import store_load, table_totals
-from assets.metadata import NEWEST_PARTITION_KEY, column_schema, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import NEWEST_PARTITION_KEY, column_schema
 from assets.warehouse import Partition, read_table
 from orchestration.resources import DexSources, WarehouseResource
 

@@ -13,7 +13,8 @@ from assets.ingest.macro.cpi import read_cpi_monthly
 from assets.ingest.macro.ecb import FILE_CURRENCIES, fetch_ecb_rates, read_ecb_daily
 from assets.ingest.macro.fred import fetch_fred_series
 from assets.ingest.store import newest_day, store_load, table_totals
-from assets.metadata import column_schema, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import column_schema
 from assets.warehouse import Partition
 from orchestration.resources import ECB_FX_FILE, US_CPI_FILE, MacroSources, WarehouseResource
 

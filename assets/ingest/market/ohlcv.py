@@ -7,7 +7,8 @@ from assets.contracts import OhlcvTable
 from assets.ingest.market.binance import fetch_binance_klines, read_binance_hourly
 from assets.ingest.market.yahoo import read_yahoo_daily
 from assets.ingest.store import newest_day, store_load, table_totals
-from assets.metadata import column_schema, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import column_schema
 from assets.warehouse import Partition
 from orchestration.resources import BTC_USD_DAILY_FILE, BTCUSDT_HOURLY_FILE, MarketSources, WarehouseResource
 

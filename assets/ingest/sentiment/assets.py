@@ -17,7 +17,8 @@ from assets.ingest.sentiment.feeds import fetch_feed
 from assets.ingest.sentiment.items import FeedItems
 from assets.ingest.sentiment.scoring import score_items
 from assets.ingest.store import newest_day, store_load, table_totals
-from assets.metadata import column_schema, markdown_table
+from assets.markdown import markdown_table
+from assets.metadata import column_schema
 from assets.warehouse import Partition, read_table
 from orchestration.resources import SentimentSources, WarehouseResource
 
