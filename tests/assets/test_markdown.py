@@ -1,0 +1,17 @@
+"""Markdown tables: header, rule, and floats in the format asked for, everything else as written."""
+
+import pandas as pd
+
+from assets.markdown import markdown_table
+
+
+def test_markdown_table_formats_floats_and_leaves_other_cells_as_they_are() -> None:
+    frame = pd.DataFrame(
+        {"model": ["persistence", "cryptomamba"], "rmse": [1568.5, 1575.7912], "epochs": [0, 582]}
+    )
+    assert markdown_table(frame, float_format="{:,.2f}").splitlines() == [
+        "| model | rmse | epochs |",
+        "|---|---|---|",
+        "| persistence | 1,568.50 | 0 |",
+        "| cryptomamba | 1,575.79 | 582 |",
+    ]
