@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: run test dev lint
+.PHONY: run test dev lint gpu-sources
 
 # torch goes first and pinned: the CPU wheel; a looser spec would pull the CUDA build.
 $(INSTALLED): pyproject.toml
@@ -27,3 +27,9 @@ dev: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check --fix .
+
+# mamba-ssm's source for benchmarks/gpu_check.sh, fetched here for a GPU host that may have no network.
+# (pip prepares its metadata without building or downloading anything more.)
+gpu-sources: $(INSTALLED)
+	MAMBA_SKIP_CUDA_BUILD=TRUE MAMBA_FORCE_BUILD=TRUE $(BIN)/python -m pip download --quiet --no-deps \
+		--no-binary :all: --no-build-isolation mamba-ssm==2.3.2.post1 -d .gpu

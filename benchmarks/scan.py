@@ -1,4 +1,4 @@
-"""Selective scan forward + backward on the CPU: our compiled path against the alternatives.
+"""Selective scan forward + backward: our compiled CPU path against the alternatives.
 
 Run: `.venv/bin/python -m benchmarks.scan [--quick] [--lengths 14 128] [--states 16] [--paths ours pscan]`,
 or `--small` for the per-call table described below.
@@ -7,11 +7,14 @@ Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float
 * ours: `models.selective_scan.selective_scan_cpu` (C loops built for the host, chunk checkpoints);
 * loop: `selective_scan_reference`, the sequential PyTorch loop, differentiated by autograd;
 * pscan: mambapy's `selective_scan` (materialised (B, L, D, N) tensors + its Blelloch `pscan`);
-* mamba-ssm ref: mamba-ssm's `selective_scan_ref`, where mamba-ssm imports (never on a CPU-only host).
+* mamba-ssm ref: mamba-ssm's `selective_scan_ref`, where mamba-ssm imports (never on a CPU-only host);
+* mamba-ssm cuda: mamba-ssm's fused CUDA kernel (`selective_scan_fn`) on the GPU, where there is one and
+  the kernel is built (`benchmarks/gpu_check.sh` builds it and runs this path).
 
 Each (path, shape) case runs in a fresh process, so its peak resident memory (VmHWM above the resident
 memory once imports, compilation and inputs are done) is its own, under a time limit and an
 address-space limit that turn a runaway case into "> limit" / "out of memory" instead of a hung machine.
+For the CUDA path the peak is GPU memory (torch's allocator) and there is no address-space limit.
 
 `--small` instead times single calls at CryptoMamba's shapes (batch 32, d_state 64, length 6, dim 28 and
 64; it calls the scan 12 times a forward), where fixed per-call costs, not the recurrence, dominate: it
@@ -33,13 +36,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.metadata import markdown_table
+from assets.markdown import markdown_table
 
 BATCH = 32
 DIM = 128
 LENGTHS = (14, 128, 512, 2048)
 STATES = (16, 64)
-PATHS = ("ours", "loop", "pscan", "mamba-ssm ref")
+CUDA_PATH = "mamba-ssm cuda"
+PATHS = ("ours", "loop", "pscan", "mamba-ssm ref", CUDA_PATH)
 THREADS = 2
 MIN_SECONDS = 1.0
 SLOW_CASE_S = 20.0
@@ -58,12 +62,13 @@ def _case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
     """A closure running one forward + backward of `path` on fresh random float32 inputs."""
     import torch  # imported in the child, after its thread settings
 
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator().manual_seed(0)  # drawn on the CPU, so every path sees the same inputs
+    device = "cuda" if path == CUDA_PATH else "cpu"
 
     def rand(*shape: int, scale: float = 1.0, offset: float = 0.0) -> torch.Tensor:
-        return (torch.randn(*shape, generator=generator) * scale + offset).requires_grad_()
+        return (torch.randn(*shape, generator=generator) * scale + offset).to(device).requires_grad_()
 
-    A = (-torch.rand(dim, d_state, generator=generator) - 0.1).requires_grad_()
+    A = (-torch.rand(dim, d_state, generator=generator) - 0.1).to(device).requires_grad_()
     D = rand(dim)
     if path == "pscan":
         from mambapy.pscan import pscan
@@ -85,6 +90,8 @@ def _case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
         from models.selective_scan import selective_scan_cpu as scan
     elif path == "loop":
         from models.selective_scan import selective_scan_reference as scan
+    elif path == CUDA_PATH:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn as scan
     else:
         from mamba_ssm.ops.selective_scan_interface import selective_scan_ref as scan
     u, delta = rand(BATCH, dim, length), rand(BATCH, dim, length, scale=0.01, offset=0.05)
@@ -92,6 +99,8 @@ def _case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
 
     def run() -> None:
         scan(u, delta, A, B, C, D).sum().backward()
+        if device == "cuda":
+            torch.cuda.synchronize()  # the kernels run asynchronously: time them to their end
 
     return run
 
@@ -109,11 +118,15 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
     import torch
 
     torch.set_num_threads(THREADS)
+    if path == CUDA_PATH and not torch.cuda.is_available():
+        return {"error": "no GPU"}
     try:
         _case(path, 3, 2)()  # imports, the kernels' build (or cache load), allocator warm-up
     except (ImportError, ModuleNotFoundError):
         return {"error": "not importable"}
     run = _case(path, length, d_state)
+    if path == CUDA_PATH:
+        return _measure_cuda(run)
     # Cap the address space above what is mapped now, so a case needing more fails here instead of
     # swapping or waking the OOM killer on a shared machine.
     limit = _resident_kib("VmSize") * 1024 + int(memory_limit_gib * 2**30)
@@ -121,20 +134,38 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
     # Writing 5 to clear_refs resets the peak, so imports and inputs do not count as the case's.
     Path("/proc/self/clear_refs").write_text("5")
     baseline_kib = _resident_kib("VmRSS")
-    timings: list[float] = []
     try:
-        while not timings or (
-            len(timings) < 5
-            and (sum(timings) < MIN_SECONDS or (len(timings) < 3 and timings[0] < SLOW_CASE_S))
-        ):
-            started = time.perf_counter()
-            run()
-            timings.append(time.perf_counter() - started)
+        seconds = _fastest_run(run)
     except (MemoryError, RuntimeError) as error:
         if "memory" not in str(error).lower() and not isinstance(error, MemoryError):
             raise
         return {"error": f"out of memory (> {memory_limit_gib:g} GiB)"}
-    return {"seconds": min(timings), "peak_mib": (_resident_kib("VmHWM") - baseline_kib) / 1024}
+    return {"seconds": seconds, "peak_mib": (_resident_kib("VmHWM") - baseline_kib) / 1024}
+
+
+def _fastest_run(run: FwdBwd) -> float:
+    """Seconds of `run`'s fastest run; see MIN_SECONDS for how often it runs."""
+    timings: list[float] = []
+    while not timings or (
+        len(timings) < 5 and (sum(timings) < MIN_SECONDS or (len(timings) < 3 and timings[0] < SLOW_CASE_S))
+    ):
+        started = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def _measure_cuda(run: FwdBwd) -> dict[str, float | str]:
+    """Seconds and peak GPU MiB (torch's allocator, above the inputs) of one case on the GPU."""
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    baseline = torch.cuda.memory_allocated()
+    try:
+        seconds = _fastest_run(run)
+    except torch.cuda.OutOfMemoryError:
+        return {"error": "out of GPU memory"}
+    return {"seconds": seconds, "peak_mib": (torch.cuda.max_memory_allocated() - baseline) / 2**20}
 
 
 def _measure_per_call(path: str, length: int, d_state: int, dim: int) -> dict[str, float | str]:

@@ -1,11 +1,13 @@
 """The Mamba block: mamba-ssm's parameter layout, the compiled path against the reference, and streaming."""
 
+import copy
+
 import pytest
 import torch
 
 from models import mamba_block
 from models.mamba_block import Mamba
-from models.selective_scan import CHECKPOINT_EVERY, selective_scan_reference
+from models.selective_scan import CHECKPOINT_EVERY, _cuda_kernel, selective_scan_reference
 
 
 def make_block(d_model: int = 8, d_state: int = 4, seed: int = 0) -> Mamba:
@@ -118,3 +120,28 @@ def test_state_dict_round_trips_between_blocks() -> None:
     x = torch.randn(1, 10, 8, dtype=torch.float64)
     with torch.no_grad():
         torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available() or _cuda_kernel() is None, reason="needs a GPU and mamba-ssm's CUDA kernel"
+)
+def test_block_on_the_gpu_matches_the_cpu_path() -> None:
+    """One float32 block and batch, on the GPU (mamba-ssm's fused scan) and on the CPU (the C kernels):
+    the same output and gradients, the parameters moved as they are (mamba-ssm's layout)."""
+    torch.manual_seed(0)
+    cpu_block = Mamba(16, d_state=16)
+    gpu_block = copy.deepcopy(cpu_block).cuda()
+    x = torch.randn(4, 3 * CHECKPOINT_EVERY + 5, 16)
+    results = []
+    for block, inputs in ((cpu_block, x.clone()), (gpu_block, x.cuda())):
+        inputs.requires_grad_()
+        out = block(inputs)
+        out.square().sum().backward()
+        grads = {name: p.grad.cpu() for name, p in block.named_parameters()}
+        results.append((out.detach().cpu(), {"input": inputs.grad.cpu(), **grads}))
+    (cpu_out, cpu_grads), (gpu_out, gpu_grads) = results
+    torch.testing.assert_close(gpu_out, cpu_out, rtol=1e-3, atol=1e-4)
+    for name, expected in cpu_grads.items():
+        # Gradients sum over the whole batch and sequence: the tolerance scales with their size.
+        atol = 1e-3 * float(expected.abs().max())
+        torch.testing.assert_close(gpu_grads[name], expected, rtol=1e-3, atol=atol, msg=name)

@@ -220,16 +220,8 @@ def test_state_step_reproduces_the_full_scan(with_options: bool) -> None:
     torch.testing.assert_close(torch.stack(steps, dim=-1), full, rtol=1e-6, atol=1e-9)
 
 
-def _cuda_kernel_importable() -> bool:
-    try:
-        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # noqa: F401
-    except (ImportError, ModuleNotFoundError):
-        return False
-    return True
-
-
 @pytest.mark.skipif(
-    not torch.cuda.is_available() or not _cuda_kernel_importable(),
+    not torch.cuda.is_available() or selective_scan_module._cuda_kernel() is None,
     reason="needs a GPU and mamba-ssm's CUDA kernel",
 )
 def test_cuda_kernel_matches_reference() -> None:
