@@ -58,7 +58,7 @@ SMALL_CALLS = 50
 FwdBwd = Callable[[], None]
 
 
-def _case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
+def scan_case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
     """A closure running one forward + backward of `path` on fresh random float32 inputs."""
     import torch  # imported in the child, after its thread settings
 
@@ -121,10 +121,10 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
     if path == CUDA_PATH and not torch.cuda.is_available():
         return {"error": "no GPU"}
     try:
-        _case(path, 3, 2)()  # imports, the kernels' build (or cache load), allocator warm-up
+        scan_case(path, 3, 2)()  # imports, the kernels' build (or cache load), allocator warm-up
     except (ImportError, ModuleNotFoundError):
         return {"error": "not importable"}
-    run = _case(path, length, d_state)
+    run = scan_case(path, length, d_state)
     if path == CUDA_PATH:
         return _measure_cuda(run)
     # Cap the address space above what is mapped now, so a case needing more fails here instead of
@@ -174,7 +174,7 @@ def _measure_per_call(path: str, length: int, d_state: int, dim: int) -> dict[st
 
     torch.set_num_threads(THREADS)
     try:
-        run = _case(path, length, d_state, dim)
+        run = scan_case(path, length, d_state, dim)
     except (ImportError, ModuleNotFoundError):
         return {"error": "not importable"}
     for _ in range(5):  # compilation or cache load, allocator and thread-pool warm-up

@@ -21,7 +21,8 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -83,11 +84,12 @@ def _cpu_flags() -> str:
     return next((line for line in lines if line.startswith("flags")), "")
 
 
-def _build(compiler: str, target: Path) -> None:
-    """Compile to a temporary name and rename, so concurrent processes never load a half-written file."""
+def _build(compiler: str, target: Path, source: Path = SOURCES[0]) -> None:
+    """Compile `source` (cpu_scan.c, which includes the headers beside it) to a temporary name and
+    rename, so concurrent processes never load a half-written file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.stem}.{os.getpid()}.so")
-    command = [compiler, *FLAGS, str(SOURCES[0]), "-o", str(partial), "-lm"]
+    command = [compiler, *FLAGS, str(source), "-o", str(partial), "-lm"]
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as error:
@@ -141,6 +143,18 @@ def load_cpu_scan() -> ctypes.CDLL:
     target = kernel_cache() / f"cpu_scan-{key.hexdigest()[:16]}.so"
     if not target.exists():
         _build(compiler, target)
+    return _open(target)
+
+
+def build_elsewhere(source: Path, target: Path) -> ctypes.CDLL:
+    """Kernels compiled from another copy of the sources (`source` is its cpu_scan.c) into `target`,
+    with this host's compiler and flags: another revision's, to time against (benchmarks/kernels_ab.py)."""
+    _build(_compiler(), target, source)
+    return _open(target)
+
+
+def _open(target: Path) -> ctypes.CDLL:
+    """The library at `target`, its kernels' argument types declared and its chunk size checked."""
     try:
         library = ctypes.CDLL(str(target))
     except OSError as error:
@@ -169,10 +183,32 @@ def _loaded() -> ctypes.CDLL:
     return load_cpu_scan()
 
 
+_substitute: ctypes.CDLL | None = None
+"""Inside `kernels_from`, the library whose kernels `cpu_kernel` hands out instead of this checkout's."""
+
+
+def _active() -> ctypes.CDLL:
+    return _substitute or _loaded()
+
+
 @functools.cache
 def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., None]:
     """The exported function `name` for float32 (and narrower, computed in float32) or float64 data."""
-    return getattr(_loaded(), f"{name}_{'f64' if dtype == torch.float64 else 'f32'}")
+    return getattr(_active(), f"{name}_{'f64' if dtype == torch.float64 else 'f32'}")
+
+
+@contextmanager
+def kernels_from(library: ctypes.CDLL) -> Iterator[None]:
+    """Within: every kernel call goes to `library` (from `build_elsewhere`), so two builds can alternate
+    in one process. Not thread-safe: for benchmarks, not for serving."""
+    global _substitute
+    previous, _substitute = _substitute, library
+    cpu_kernel.cache_clear()
+    try:
+        yield
+    finally:
+        _substitute = previous
+        cpu_kernel.cache_clear()
 
 
 def pointer(t: torch.Tensor | None) -> int | None:
@@ -204,11 +240,11 @@ def kernel_buffer(like: torch.Tensor, *shape: int) -> torch.Tensor:
 
 def mamba_workspace_elements(length: int, d_inner: int, dt_rank: int, d_state: int) -> int:
     """Elements of saved intermediates one batch row of a Mamba block needs (cpu_mamba_kernels.h)."""
-    return int(_loaded().mamba_workspace_size(length, d_inner, dt_rank, d_state))
+    return int(_active().mamba_workspace_size(length, d_inner, dt_rank, d_state))
 
 
 def mamba_stack_workspace_elements(
     blocks: int, length: int, d_model: int, d_inner: int, dt_rank: int, d_state: int
 ) -> int:
     """Elements one batch row of a residual stack of Mamba blocks needs (cpu_mamba_stack_kernels.h)."""
-    return int(_loaded().mamba_stack_workspace_size(blocks, length, d_model, d_inner, dt_rank, d_state))
+    return int(_active().mamba_stack_workspace_size(blocks, length, d_model, d_inner, dt_rank, d_state))

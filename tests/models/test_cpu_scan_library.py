@@ -110,3 +110,19 @@ def test_kernel_buffers_skip_torchs_fill_and_leave_the_setting_as_it_was(fill: b
         assert deterministic.fill_uninitialized_memory is fill
     finally:
         deterministic.fill_uninitialized_memory = before
+
+
+def test_kernels_from_another_copy_of_the_sources_serve_every_call_within(tmp_path: Path) -> None:
+    """`build_elsewhere` compiles a copy of the sources (another revision's, for benchmarks/kernels_ab.py);
+    inside `kernels_from` the scan runs on that build, with the same results, and after it on ours."""
+    for source in cpu_scan_library.SOURCES:
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    other = cpu_scan_library.build_elsewhere(tmp_path / "cpu_scan.c", tmp_path / "other.so")
+    ours = cpu_scan_library.cpu_kernel("scan_forward", torch.float32)
+    inputs = make_inputs(2, 3, 16, 70, dtype=torch.float32)
+    expected = selective_scan(**inputs, delta_softplus=True)
+    assert torch.isfinite(expected).all()
+    with cpu_scan_library.kernels_from(other):
+        assert cpu_scan_library.cpu_kernel("scan_forward", torch.float32) is other.scan_forward_f32
+        torch.testing.assert_close(selective_scan(**inputs, delta_softplus=True), expected, rtol=0, atol=0)
+    assert cpu_scan_library.cpu_kernel("scan_forward", torch.float32) is ours
