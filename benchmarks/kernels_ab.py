@@ -1,9 +1,9 @@
 """This checkout's C kernels against another git revision's, in one process, their calls alternating.
 
 On a shared machine whose speed drifts by 1.5x within minutes, two separate runs cannot resolve a 5 %
-change; alternating rounds see the same drift. The other revision's sources (`models/cpu_scan.c` and
-the headers it includes) are compiled with this host's compiler and flags; both builds must export the
-same kernels (checked as they load).
+change; alternating rounds see the same drift. The other revision's C sources (`models/*.c`, `*.h`)
+are compiled with this host's compiler and flags. Both builds must export the same kernels with the
+same arguments: loading checks the names, and this checkout's argument types are used for both.
 
 Run: `.venv/bin/python -m benchmarks.kernels_ab --against e021db8 [--rounds 20] [--threads 2]`
 Prints, per case, each build's median and fastest seconds and the medians' ratio (this / other):
@@ -40,14 +40,21 @@ STEPS_PER_ROUND = 20
 """Training steps timed per build per round (the scans: one call per round)."""
 
 
+def _git(*args: str) -> bytes:
+    """`git args` run in the kernels' folder (paths as `REV:./name` are relative to it); git's own
+    message if it fails."""
+    done = subprocess.run(["git", *args], cwd=SOURCES[0].parent, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)}: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
 def _revision_kernels(revision: str, folder: Path) -> ctypes.CDLL:
-    """`revision`'s kernels, built in `folder` from its sources as git holds them."""
-    root = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                               check=True).stdout.strip())  # fmt: skip
-    for source in SOURCES:
-        relative = source.relative_to(root).as_posix()
-        shown = subprocess.run(["git", "show", f"{revision}:{relative}"], capture_output=True, check=True)
-        (folder / source.name).write_bytes(shown.stdout)
+    """`revision`'s kernels, built in `folder` from its C sources as git holds them."""
+    names = _git("ls-tree", "--name-only", revision, "--", ".").decode().split()
+    for name in names:
+        if name.endswith((".c", ".h")):
+            (folder / name).write_bytes(_git("show", f"{revision}:./{name}"))
     return build_elsewhere(folder / SOURCES[0].name, folder / "cpu_scan-other.so")
 
 
@@ -87,7 +94,7 @@ def main() -> None:
     with ExitStack() as context:
         folder = Path(context.enter_context(tempfile.TemporaryDirectory()))
         context.enter_context(kernels_take_the_cores(args.threads))
-        builds = {"this": load_cpu_scan(), args.against: _revision_kernels(args.against, folder)}
+        builds = {"this checkout": load_cpu_scan(), args.against: _revision_kernels(args.against, folder)}
         cases = {
             "scan L=512": (scan_case("ours", 512, 64), 1),
             "scan L=6": (scan_case("ours", 6, 64, dim=64), STEPS_PER_ROUND),

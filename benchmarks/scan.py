@@ -8,8 +8,8 @@ Prints a Markdown table of wall time and peak memory at batch 32, dim 128, float
 * loop: `selective_scan_reference`, the sequential PyTorch loop, differentiated by autograd;
 * pscan: mambapy's `selective_scan` (materialised (B, L, D, N) tensors + its Blelloch `pscan`);
 * mamba-ssm ref: mamba-ssm's `selective_scan_ref`, where mamba-ssm imports (never on a CPU-only host);
-* mamba-ssm cuda: mamba-ssm's fused CUDA kernel (`selective_scan_fn`) on the GPU, where there is one and
-  the kernel is built (`benchmarks/gpu_check.sh` builds it and runs this path).
+* mamba-ssm cuda: mamba-ssm's fused CUDA kernel (`selective_scan_fn`) on the GPU, only when named in
+  `--paths` (`benchmarks/gpu_check.sh` builds the kernel and runs this path).
 
 Each (path, shape) case runs in a fresh process, so its peak resident memory (VmHWM above the resident
 memory once imports, compilation and inputs are done) is its own, under a time limit and an
@@ -44,6 +44,8 @@ LENGTHS = (14, 128, 512, 2048)
 STATES = (16, 64)
 CUDA_PATH = "mamba-ssm cuda"
 PATHS = ("ours", "loop", "pscan", "mamba-ssm ref", CUDA_PATH)
+DEFAULT_PATHS = PATHS[:-1]
+"""Without `--paths`, everything but the GPU kernel, which a CPU host can only report missing."""
 THREADS = 2
 MIN_SECONDS = 1.0
 SLOW_CASE_S = 20.0
@@ -105,6 +107,9 @@ def scan_case(path: str, length: int, d_state: int, dim: int = DIM) -> FwdBwd:
     return run
 
 
+NO_GPU = {"error": "no GPU"}
+
+
 def _resident_kib(field: str) -> int:
     """`VmRSS` (now), `VmHWM` (peak since the last reset) or `VmSize` of this process, from /proc."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -119,7 +124,7 @@ def _measure(path: str, length: int, d_state: int, memory_limit_gib: float) -> d
 
     torch.set_num_threads(THREADS)
     if path == CUDA_PATH and not torch.cuda.is_available():
-        return {"error": "no GPU"}
+        return NO_GPU
     try:
         scan_case(path, 3, 2)()  # imports, the kernels' build (or cache load), allocator warm-up
     except (ImportError, ModuleNotFoundError):
@@ -173,6 +178,8 @@ def _measure_per_call(path: str, length: int, d_state: int, dim: int) -> dict[st
     import torch
 
     torch.set_num_threads(THREADS)
+    if path == CUDA_PATH and not torch.cuda.is_available():
+        return NO_GPU
     try:
         run = scan_case(path, length, d_state, dim)
     except (ImportError, ModuleNotFoundError):
@@ -251,7 +258,7 @@ def main() -> None:
     )
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     parser.add_argument("--states", type=int, nargs="+", default=list(STATES), help="d_state values")
-    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(DEFAULT_PATHS))
     parser.add_argument("--quick", action="store_true", help="only L = 14 and 128 at d_state 16")
     parser.add_argument("--small", action="store_true", help="per-call times at CryptoMamba's shapes")
     parser.add_argument("--time-limit-s", type=float, default=120.0, help="per case")

@@ -1,5 +1,5 @@
-/* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP, EXP2 and
- * FLUSH_EXPONENT defined.
+/* The scan kernels for one precision, included by cpu_scan.c with REAL, SUFFIX, EXP, EXP2, LOG2E,
+ * FLUSH_EXPONENT and LOG1P_TERMS defined.
  *
  * Layouts (C order): u, dt, y, du, ddt (batch, dim, length); A, dA_part rows (dim, d_state);
  * Bt, Ct (batch, length, d_state), contiguous per step; checkpoints (batch, dim, chunks - 1,

@@ -188,7 +188,7 @@ _substitute: ctypes.CDLL | None = None
 
 
 def _active() -> ctypes.CDLL:
-    return _substitute or _loaded()
+    return _loaded() if _substitute is None else _substitute
 
 
 @functools.cache
@@ -200,7 +200,8 @@ def cpu_kernel(name: str, dtype: torch.dtype) -> Callable[..., None]:
 @contextmanager
 def kernels_from(library: ctypes.CDLL) -> Iterator[None]:
     """Within: every kernel call goes to `library` (from `build_elsewhere`), so two builds can alternate
-    in one process. Not thread-safe: for benchmarks, not for serving."""
+    in one process. A forward run within must have its backward run within too (its workspace is laid
+    out by `library`). Not thread-safe: for benchmarks, not for serving."""
     global _substitute
     previous, _substitute = _substitute, library
     cpu_kernel.cache_clear()

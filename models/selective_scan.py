@@ -224,7 +224,7 @@ def selective_scan_cpu(
 # -------------------------------------------------------------------------------------------------- dispatch
 
 
-def _cuda_kernel() -> Callable[..., torch.Tensor] | None:
+def cuda_kernel() -> Callable[..., torch.Tensor] | None:
     """mamba-ssm's fused kernel, or None where it is not installed or not built (always so on CPU hosts)."""
     try:
         from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
@@ -272,7 +272,7 @@ def selective_scan(
         _announce(f"reference ({u.device.type}, differentiable twice)")
         return selective_scan_reference(*args)
     if u.is_cuda:
-        kernel = _cuda_kernel()
+        kernel = cuda_kernel()
         # The CUDA kernel has no float64 instantiation; double precision is for checks, so the loop will do.
         if kernel is not None and u.dtype != torch.float64:
             _announce("CUDA (mamba-ssm)")

@@ -7,7 +7,8 @@ import torch
 
 from models import mamba_block
 from models.mamba_block import Mamba
-from models.selective_scan import CHECKPOINT_EVERY, _cuda_kernel, selective_scan_reference
+from models.selective_scan import CHECKPOINT_EVERY, selective_scan_reference
+from tests.models.cuda_kernel import needs_cuda_kernel
 
 
 def make_block(d_model: int = 8, d_state: int = 4, seed: int = 0) -> Mamba:
@@ -122,10 +123,8 @@ def test_state_dict_round_trips_between_blocks() -> None:
         torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
 
 
-@pytest.mark.skipif(
-    not torch.cuda.is_available() or _cuda_kernel() is None, reason="needs a GPU and mamba-ssm's CUDA kernel"
-)
-def test_block_on_the_gpu_matches_the_cpu_path() -> None:
+@needs_cuda_kernel
+def test_block_on_cuda_matches_the_cpu_path() -> None:
     """One float32 block and batch, on the GPU (mamba-ssm's fused scan) and on the CPU (the C kernels):
     the same output and gradients, the parameters moved as they are (mamba-ssm's layout)."""
     torch.manual_seed(0)

@@ -19,6 +19,7 @@ from models.selective_scan import (
     selective_scan_reference,
     selective_state_step,
 )
+from tests.models.cuda_kernel import needs_cuda_kernel
 
 NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias")
 
@@ -149,8 +150,8 @@ def test_vanishing_decays_are_flushed_without_changing_the_result() -> None:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_decays_far_below_the_flush_threshold_are_zero_not_garbage(dtype: torch.dtype) -> None:
-    """Exponents dt * A of -1e30 and -inf (no clamp holds 2^k in range there): the decay is exactly
-    0, so every state is dt u B alone and y follows from it without a NaN."""
+    """Exponents dt * A of -1e30 and -inf (no clamp holds 2^k in range there): the decay is 0, so
+    every state is dt u B alone, and y is what those states give, without a NaN."""
     inputs = make_inputs(2, 3, 16, 9, with_d=False, with_z=False, with_bias=False, dtype=dtype)
     with torch.no_grad():
         inputs["delta"].abs_().add_(0.01)  # dt > 0, so dt * A is -1e30 * dt and -inf
@@ -220,10 +221,7 @@ def test_state_step_reproduces_the_full_scan(with_options: bool) -> None:
     torch.testing.assert_close(torch.stack(steps, dim=-1), full, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.skipif(
-    not torch.cuda.is_available() or selective_scan_module._cuda_kernel() is None,
-    reason="needs a GPU and mamba-ssm's CUDA kernel",
-)
+@needs_cuda_kernel
 def test_cuda_kernel_matches_reference() -> None:
     inputs = {
         name: None if t is None else t.detach().float().cuda().requires_grad_()
@@ -234,6 +232,21 @@ def test_cuda_kernel_matches_reference() -> None:
     torch.testing.assert_close(y, y_ref, rtol=1e-3, atol=1e-3)
     for name, grad in grads.items():
         torch.testing.assert_close(grad, grads_ref[name], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_backward_recomputes_exactly_the_forwards_states(dtype: torch.dtype) -> None:
+    """The backward recomputes each chunk's states from its checkpoint; they must be the forward's,
+    bit for bit, or its gradients belong to another trajectory. With one channel and dL/dy = 1, dL/dC_t
+    is h_t as the backward recomputed it, and the forward's own h_t at the chunk ends are its
+    checkpoints."""
+    inputs = make_inputs(1, 1, 16, 3 * CHECKPOINT_EVERY + 5, with_d=False, with_z=False, dtype=dtype)
+    y = selective_scan_cpu(**inputs, delta_softplus=True)
+    checkpoints = y.grad_fn.saved_tensors[-1]  # (batch, dim, chunks - 1, d_state)
+    y.backward(torch.ones_like(y))
+    for chunk in range(checkpoints.shape[2]):
+        end = (chunk + 1) * CHECKPOINT_EVERY - 1  # the last step before the checkpoint
+        assert torch.equal(inputs["C"].grad[0, :, end], checkpoints[0, 0, chunk])
 
 
 def test_cpu_scan_saves_no_per_step_state() -> None:
