@@ -12,7 +12,7 @@ Prints, per case, each build's median and fastest seconds and the medians' ratio
   (`benchmarks/scan.py`'s case);
 * scan L=6: the same at CryptoMamba's scan shape (dim 64, length 6);
 * training step: CryptoMamba-v (paper sizes) on a fixed batch of 32: forward, RMSE, backward and a fused
-  Adam step over flat parameters, as `models.training.train` runs them.
+  Adam step over flat parameters: `models.training.training_step`, as `train` runs it.
 """
 
 import argparse
@@ -20,7 +20,6 @@ import ctypes
 import statistics
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,11 +28,12 @@ import pandas as pd
 import torch
 
 from assets.markdown import markdown_table
-from benchmarks.scan import scan_case
+from benchmarks.scan import mean_seconds, scan_case
 from models.cpu_scan_library import SOURCES, build_elsewhere, kernels_from, load_cpu_scan
 from models.cpu_threads import kernels_take_the_cores
 from models.cryptomamba import CryptoMamba
 from models.flat_parameters import flat_parameters
+from models.training import training_step
 
 WARMUP_CALLS = 5
 STEPS_PER_ROUND = 20
@@ -66,21 +66,7 @@ def _training_step(context: ExitStack) -> Callable[[], None]:
     flat = context.enter_context(flat_parameters(model))
     optimizer = torch.optim.Adam([flat], lr=1e-4, weight_decay=1e-3, fused=True)
 
-    def step() -> None:
-        loss = torch.sqrt(torch.mean((model(inputs) - targets) ** 2))
-        flat.grad.zero_()
-        loss.backward()
-        optimizer.step()
-
-    return step
-
-
-def _time(run: Callable[[], None], calls: int) -> float:
-    """Seconds per call over `calls` calls in a row."""
-    started = time.perf_counter()
-    for _ in range(calls):
-        run()
-    return (time.perf_counter() - started) / calls
+    return lambda: training_step(model, flat, optimizer, inputs, targets)
 
 
 def main() -> None:
@@ -104,13 +90,13 @@ def main() -> None:
         for library in builds.values():
             with kernels_from(library):
                 for run, _ in cases.values():
-                    _time(run, WARMUP_CALLS)
+                    mean_seconds(run, WARMUP_CALLS)
         for round_ in range(args.rounds):
             order = list(builds.items()) if round_ % 2 == 0 else list(builds.items())[::-1]
             for name, library in order:
                 with kernels_from(library):
                     for case, (run, calls) in cases.items():
-                        seconds[(case, name)].append(_time(run, calls))
+                        seconds[(case, name)].append(mean_seconds(run, calls))
     rows = []
     for case in cases:
         row: dict[str, str] = {"case": case}

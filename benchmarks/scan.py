@@ -160,6 +160,14 @@ def _fastest_run(run: FwdBwd) -> float:
     return min(timings)
 
 
+def mean_seconds(run: FwdBwd, calls: int) -> float:
+    """Seconds per call over `calls` calls of `run` in a row."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        run()
+    return (time.perf_counter() - started) / calls
+
+
 def _measure_cuda(run: FwdBwd) -> dict[str, float | str]:
     """Seconds and peak GPU MiB (torch's allocator, above the inputs) of one case on the GPU."""
     import torch
@@ -186,13 +194,7 @@ def _measure_per_call(path: str, length: int, d_state: int, dim: int) -> dict[st
         return {"error": "not importable"}
     for _ in range(5):  # compilation or cache load, allocator and thread-pool warm-up
         run()
-    means = []
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(SMALL_CALLS):
-            run()
-        means.append((time.perf_counter() - started) / SMALL_CALLS)
-    return {"seconds": min(means)}
+    return {"seconds": min(mean_seconds(run, SMALL_CALLS) for _ in range(5))}
 
 
 def _run_case(

@@ -120,10 +120,7 @@ def _train(
         model.train()
         order = torch.randperm(len(data.train_targets), generator=generator)
         for batch in order.split(config.batch_size):
-            loss = _rmse(model(data.train_inputs[batch]), data.train_targets[batch])
-            flat.grad.zero_()  # backward adds into it
-            loss.backward()
-            optimizer.step()
+            training_step(model, flat, optimizer, data.train_inputs[batch], data.train_targets[batch])
         scheduler.step()
         val_rmse = evaluate_rmse(model, data.val_inputs, data.val_targets)
         state.epoch = epoch + 1
@@ -147,6 +144,21 @@ def _train(
         seconds=state.seconds_before + time.perf_counter() - started,
         resumed_from_epoch=resumed,
     )
+
+
+def training_step(
+    model: nn.Module,
+    flat: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+) -> None:
+    """One step on one batch: RMSE, its gradient into `flat.grad` (zeroed first: backward adds into
+    it), and the optimizer's update."""
+    loss = _rmse(model(inputs), targets)
+    flat.grad.zero_()
+    loss.backward()
+    optimizer.step()
 
 
 def _stopped_early(state: _TrainingState, config: TrainingConfig) -> bool:
