@@ -35,7 +35,7 @@ from models.cpu_scan_library import (
 )
 from models.cpu_threads import kernel_threads
 from models.flat_parameters import aligned_offsets, parameter_span
-from models.selective_scan import differentiating_twice
+from models.selective_scan import announce_path, differentiating_twice
 
 if TYPE_CHECKING:
     from models.mamba_block import Mamba
@@ -261,6 +261,7 @@ def mamba_block_cpu(
     block: Mamba, hidden_states: torch.Tensor, parameters: list[torch.Tensor | None]
 ) -> torch.Tensor:
     """`block(hidden_states)` through the C kernels, for `parameters = block_parameters(block)`."""
+    announce_path("compiled CPU (C, whole Mamba block)")
     return MambaBlockCpu.apply(_dims(block), hidden_states, *parameters)
 
 
@@ -295,6 +296,7 @@ def residual_stack_cpu(blocks: Sequence[PreNormMamba], hidden_states: torch.Tens
     tensors = parameters if span is None else [span.tensor]
     if not (same_blocks and affine and ops[0].can_run_in_c(hidden_states, *tensors)):
         return None
+    announce_path("compiled CPU (C, whole pre-norm block stack)")
     if span is None:
         return MambaStackCpu.apply(dims, norms[0].eps, hidden_states, *parameters)
     return MambaStackSpanCpu.apply(dims, norms[0].eps, span.offsets, hidden_states, span.tensor)

@@ -6,7 +6,7 @@ through a whole block, for streaming inference).
 The library is built with the system C compiler (`$CC`, else `cc`) and `-march=native`, so it uses
 every vector unit the host has; it is cached under `$MAMBAQUANT_KERNEL_CACHE` (default
 `~/.cache/mambaquant/kernels`) by a hash of the sources, the flags, the compiler and the CPU, so a
-changed source or another machine gets a fresh build. A build takes about a second, and removes the
+changed source or another machine gets a fresh build. A build takes a few seconds, and removes the
 builds of other versions that are more than a day old, so the cache does not grow with every change.
 """
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from models.cpu_mamba import block_parameters, mamba_block_cpu
 from models.cpu_scan_library import cpu_kernel, cpu_kernels_available, pointer
-from models.selective_scan import differentiating_twice, selective_scan, selective_state_step
+from models.selective_scan import announce_path, differentiating_twice, selective_scan, selective_state_step
 
 DT_MIN = 0.001
 DT_MAX = 0.1
@@ -217,6 +217,7 @@ class Mamba(nn.Module):
         self, hidden_states: torch.Tensor, conv_state: torch.Tensor, ssm_state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`step` in one call of cpu_scan.c's `mamba_step`, which updates both caches in place."""
+        announce_path("compiled CPU (C, streaming step)")
         batch = hidden_states.shape[0]
         out = hidden_states.new_empty(batch, 1, self.d_model)
         # Held here, so any contiguous copy outlives the call that reads it.

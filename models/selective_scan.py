@@ -48,8 +48,10 @@ logger = logging.getLogger(__name__)
 _announced: set[str] = set()
 
 
-def _announce(path: str) -> None:
-    """Log the path taken once per process, so a run's log says which implementation it trained with."""
+def announce_path(path: str) -> None:
+    """Log the path taken once per process, so a run's log says which implementation it trained with.
+    The whole-block C kernels (`models.cpu_mamba`) and the C streaming step skip `selective_scan`, so
+    they announce themselves here too."""
     if path not in _announced:
         _announced.add(path)
         logger.info("selective scan: using the %s path", path)
@@ -269,13 +271,13 @@ def selective_scan(
     """y (batch, dim, length), as mamba-ssm's `selective_scan_fn`, on the fastest path for the device."""
     args = (u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     if differentiating_twice():
-        _announce(f"reference ({u.device.type}, differentiable twice)")
+        announce_path(f"reference ({u.device.type}, differentiable twice)")
         return selective_scan_reference(*args)
     if u.is_cuda:
         kernel = cuda_kernel()
         # The CUDA kernel has no float64 instantiation; double precision is for checks, so the loop will do.
         if kernel is not None and u.dtype != torch.float64:
-            _announce("CUDA (mamba-ssm)")
+            announce_path("CUDA (mamba-ssm)")
             return kernel(*args)
         if "CUDA fallback" not in _announced:
             warnings.warn(
@@ -283,10 +285,10 @@ def selective_scan(
                 RuntimeWarning,
                 stacklevel=2,
             )
-        _announce("CUDA fallback")
+        announce_path("CUDA fallback")
         return selective_scan_reference(*args)
     if u.device.type == "cpu" and cpu_kernels_available():
-        _announce("compiled CPU (C)")
+        announce_path("compiled CPU (C)")
         return selective_scan_cpu(*args)
-    _announce(f"reference ({u.device.type})")
+    announce_path(f"reference ({u.device.type})")
     return selective_scan_reference(*args)

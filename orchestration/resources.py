@@ -52,7 +52,9 @@ class TrainingResource(ConfigurableResource):
     """How models are trained in this deployment, and where checkpoints and report images go."""
 
     profile: str = Field(description="'quick' (short, early-stopped) or 'paper' (the paper's epochs)")
-    artifacts_dir: str = Field(description="checkpoints/<profile>/<model>.pt and reports/<model>.png")
+    artifacts_dir: str = Field(
+        description="checkpoints/<profile>/<model>.pt and reports/forecast_<model>.png"
+    )
 
     def checkpoint(self, model: str) -> Path:
         return Path(self.artifacts_dir) / "checkpoints" / self.profile / f"{model}.pt"

@@ -68,6 +68,13 @@ def fitted_forecasts(
     return report, samples, forecaster.predict(samples)
 
 
+def test_split_description(bars: pd.DataFrame) -> str:
+    """The test split's first and last target days and its sample count, as the table scores them."""
+    samples = build_window_samples(bars, with_volume=False)
+    days = samples.ts[samples.in_split("test")]
+    return f"Test split {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d} ({len(days)} samples)"
+
+
 def reproduce(variants: list[str], profile: str, settings: Settings) -> pd.DataFrame:
     """Train each variant (resuming from checkpoints) and score every model on the test split."""
     bars = paper_daily_bars(settings.data_dir)
@@ -133,7 +140,7 @@ def main() -> None:
     beats = (table["RMSE"] < persistence_rmse).map({True: "yes", False: "NO"})
     table["beats persistence"] = beats.where(table["model"] != "persistence", "")
     text = (
-        f"Test split 2023-10-01..2024-09-14 (350 samples), profile `{args.profile}`\n\n"
+        f"{test_split_description(paper_daily_bars(settings.data_dir))}, profile `{args.profile}`\n\n"
         + markdown_table(table, float_format="{:,.3f}")
         + "\n"
     )

@@ -23,7 +23,7 @@ from models.samples import WindowSamples, build_window_samples, latest_window
 from orchestration.resources import TrainingResource, WarehouseResource
 
 # What `make run` and the nightly job train: persistence and ARIMA, every neural model with volume,
-# and CryptoMamba without volume. `python -m models.table_iv` trains the paper's full set.
+# and CryptoMamba without volume. `python -m orchestration.table_iv` trains the paper's full set.
 PIPELINE_MODELS = (
     "persistence",
     "arima",

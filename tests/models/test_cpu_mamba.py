@@ -1,6 +1,8 @@
 """The whole-block and residual-stack C paths (models.cpu_mamba) against the readable blocks on the
 reference scan."""
 
+import logging
+
 import pytest
 import torch
 from torch import nn
@@ -281,3 +283,23 @@ def test_span_gradcheck() -> None:
     assert torch.autograd.gradcheck(
         lambda x, t: MambaStackSpanCpu.apply(dims, stack[0].norm.eps, span.offsets, x, t), (x, tensor)
     )
+
+
+def test_each_c_path_says_once_that_it_runs(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-block kernels and the C step bypass `selective_scan`, so they log their path
+    themselves: a training or streaming run's log says which implementation it used."""
+    monkeypatch.setattr(selective_scan_module, "_announced", set())  # as in a fresh process
+    model, block = CryptoMamba(num_features=6), Mamba(8, d_state=16)
+    with caplog.at_level(logging.INFO, logger=selective_scan_module.__name__):
+        for _ in range(2):
+            model(torch.randn(2, 6, 14)).sum().backward()
+            block(torch.randn(2, 5, 8)).sum().backward()
+            with torch.no_grad():
+                block.step(torch.randn(1, 1, 8), *block.allocate_inference_cache(batch_size=1))
+    assert [r.getMessage() for r in caplog.records] == [
+        "selective scan: using the compiled CPU (C, whole pre-norm block stack) path",
+        "selective scan: using the compiled CPU (C, whole Mamba block) path",
+        "selective scan: using the compiled CPU (C, streaming step) path",
+    ]

@@ -14,6 +14,7 @@ def test_table_lists_persistence_the_model_and_the_paper(tmp_path, monkeypatch, 
     assert "| persistence | 1,568.500 |  | 1.973 |  | 1,091.899 |" in out
     assert "| gru-v |" in out and "| 1,978.000 | " in out  # the paper's GRU-v RMSE beside ours
     written = (tmp_path / "artifacts" / "reports" / "table_iv.md").read_text()
+    assert written.startswith("Test split 2023-10-01..2024-09-14 (350 samples), profile `quick`")
     assert "gru-v" in written and "beats persistence" in written
     assert (tmp_path / "artifacts" / "checkpoints" / "quick" / "gru-v.pt").is_file()
 
