@@ -45,6 +45,9 @@ def test_slice_reproduces_the_paper_persistence_figures(settings):
     assert test["rmse"] == pytest.approx(1568.5, abs=0.05)
     assert test["mape"] == pytest.approx(1.973, abs=0.0005)
     assert test["mae"] == pytest.approx(1091.9, abs=0.05)
+    # persistence never predicts a move, and the price moved on every test day
+    assert (test["directional_accuracy"], test["parameters"]) == (0.0, 0)
+    assert test["training_seconds"] >= 0
 
 
 def test_second_materialization_leaves_row_counts_unchanged(settings):
@@ -59,6 +62,16 @@ def test_metrics_appear_as_asset_metadata(settings):
         "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in metadata["metrics"].value
     )
     assert metadata["dagster/row_count"].value == 3
+
+
+def test_the_training_asset_shows_its_forecast_against_the_actual_close(settings):
+    result = materialize(SLICE, resources=build_resources(settings))
+    metadata = result.asset_materializations_for_node(asset_name("persistence"))[0].metadata
+    figure = metadata["forecast_vs_actual"].value
+    assert figure.startswith("![persistence forecast vs actual](data:image/png;base64,iVBORw0KGgo")
+    assert metadata["test_rmse"].value == pytest.approx(1568.5, abs=0.05)
+    written = settings.artifacts / "reports" / "forecast_persistence.png"
+    assert written.read_bytes().startswith(b"\x89PNG")
 
 
 def test_bad_rows_in_the_source_are_quarantined_and_the_rest_stored(settings, editable_data_dir: Path):
