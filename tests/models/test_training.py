@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from models.cpu_threads import kernel_threads
+from models.cryptomamba import CryptoMamba
 from models.flat_parameters import flat_layout
 from models.training import ScaledData, TrainingConfig, train
 
@@ -67,6 +68,21 @@ def test_same_seed_same_weights():
     train(first, _data(), CONFIG, progress=False)
     train(second, _data(), CONFIG, progress=False)
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_same_seed_same_cryptomamba_weights_through_the_c_kernels():
+    """Deterministic CPU runs hold for the models whose blocks run in C too (for a fixed thread count:
+    the kernels' partial sums are split by thread)."""
+    trained = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        model = CryptoMamba(num_features=3, window=5, hidden_dims=(5, 8, 1), blocks_per_stage=2, d_state=8)
+        initial = {name: value.clone() for name, value in model.state_dict().items()}
+        train(model, _data(), CONFIG, progress=False)
+        trained.append(model.state_dict())
+        assert not any(torch.equal(initial[name], value) for name, value in trained[-1].items())
+    for a, b in zip(trained[0].values(), trained[1].values(), strict=True):
         assert torch.equal(a, b)
 
 
