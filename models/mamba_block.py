@@ -76,6 +76,8 @@ class Mamba(nn.Module):
         # S4D-real: A_n = -n, stored as a log so that A stays negative (a decay) whatever the optimiser does.
         A = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(self.d_inner, 1)
         self.A_log = nn.Parameter(torch.log(A))
+        # mamba-ssm's markers, for optimisers that exempt A_log and D from weight decay. `train` does
+        # not read them: like the published CryptoMamba code, it decays every parameter.
         self.A_log._no_weight_decay = True  # type: ignore[attr-defined]
         self.D = nn.Parameter(torch.ones(self.d_inner))
         self.D._no_weight_decay = True  # type: ignore[attr-defined]
