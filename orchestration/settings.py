@@ -215,8 +215,17 @@ def _path(value: str | None, default: Path | None) -> Path | None:
 
 
 # The pipeline runs offline by default, so Dagster's usage telemetry starts switched off; a user
-# who wants it edits the file (an existing `dagster.yaml` is never overwritten).
-_INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+# who wants it edits the file (an existing `dagster.yaml` is never overwritten). The project's own
+# loggers go into each run's event log (the UI), where Python's logging alone would drop them: which
+# selective-scan path trained a model, early stops, resumed checkpoints, meta-learning validation.
+_INSTANCE_YAML = """telemetry:
+  enabled: false
+python_logs:
+  python_log_level: INFO
+  managed_python_loggers:
+    - models
+    - assets
+"""
 
 
 def ensure_dagster_home(settings: Settings) -> Path:

@@ -1,7 +1,11 @@
 from pathlib import Path
 
 import pytest
+import torch
+from dagster import DagsterInstance, asset, materialize
 
+from models import selective_scan as selective_scan_module
+from models.cryptomamba import CryptoMamba
 from orchestration.settings import PROJECT_ROOT, Settings, ensure_dagster_home
 
 
@@ -33,6 +37,21 @@ def test_dagster_home_is_created_with_an_instance_file(settings):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
     assert ensure_dagster_home(settings) == home
     assert "enabled: true" in (home / "dagster.yaml").read_text()  # a user's own file is kept
+
+
+def test_the_projects_logs_reach_the_run_event_log(settings, monkeypatch: pytest.MonkeyPatch):
+    """With the instance file `ensure_dagster_home` writes, a model's log line (here: which scan path
+    runs) lands in the run's event log, which the UI shows; plain Python logging would drop it."""
+    monkeypatch.setattr(selective_scan_module, "_announced", set())  # as in a fresh process
+
+    @asset
+    def one_forecast() -> None:
+        CryptoMamba(num_features=6)(torch.randn(2, 6, 14))
+
+    with DagsterInstance.from_config(str(ensure_dagster_home(settings))) as instance:
+        result = materialize([one_forecast], instance=instance)
+        messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert "selective scan: using the compiled CPU (C, whole pre-norm block stack) path" in messages
 
 
 def test_training_profile_and_artifacts_folder(tmp_path: Path):
