@@ -218,10 +218,12 @@ def _path(value: str | None, default: Path | None) -> Path | None:
 # who wants it edits the file (an existing `dagster.yaml` is never overwritten). The project's own
 # loggers go into each run's event log (the UI), where Python's logging alone would drop them: which
 # selective-scan path trained a model, early stops, resumed checkpoints, meta-learning validation.
+# The level is DEBUG because Dagster applies it to its console logger too, whose step events are
+# DEBUG; nothing in `models` or `assets` logs at DEBUG.
 _INSTANCE_YAML = """telemetry:
   enabled: false
 python_logs:
-  python_log_level: INFO
+  python_log_level: DEBUG
   managed_python_loggers:
     - models
     - assets

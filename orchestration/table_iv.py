@@ -68,7 +68,7 @@ def fitted_forecasts(
     return report, samples, forecaster.predict(samples)
 
 
-def test_split_description(bars: pd.DataFrame) -> str:
+def split_header(bars: pd.DataFrame) -> str:
     """The test split's first and last target days and its sample count, as the table scores them."""
     samples = build_window_samples(bars, with_volume=False)
     days = samples.ts[samples.in_split("test")]
@@ -140,7 +140,7 @@ def main() -> None:
     beats = (table["RMSE"] < persistence_rmse).map({True: "yes", False: "NO"})
     table["beats persistence"] = beats.where(table["model"] != "persistence", "")
     text = (
-        f"{test_split_description(paper_daily_bars(settings.data_dir))}, profile `{args.profile}`\n\n"
+        f"{split_header(paper_daily_bars(settings.data_dir))}, profile `{args.profile}`\n\n"
         + markdown_table(table, float_format="{:,.3f}")
         + "\n"
     )

@@ -303,3 +303,15 @@ def test_each_c_path_says_once_that_it_runs(
         "selective scan: using the compiled CPU (C, whole Mamba block) path",
         "selective scan: using the compiled CPU (C, streaming step) path",
     ]
+
+
+def test_a_model_off_the_c_path_does_not_claim_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a gradient of a gradient is wanted the blocks run the readable path, and the log says so."""
+    monkeypatch.setattr(selective_scan_module, "_announced", set())
+    with caplog.at_level(logging.INFO, logger=selective_scan_module.__name__), differentiable_twice():
+        CryptoMamba(num_features=6)(torch.randn(2, 6, 14))
+    assert [r.getMessage() for r in caplog.records] == [
+        "selective scan: using the reference (cpu, differentiable twice) path"
+    ]

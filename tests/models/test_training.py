@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from models.cpu_mamba import MambaStackSpanCpu
 from models.cpu_threads import kernel_threads
 from models.cryptomamba import CryptoMamba
 from models.flat_parameters import flat_layout
@@ -71,9 +72,12 @@ def test_same_seed_same_weights():
         assert torch.equal(a, b)
 
 
-def test_same_seed_same_cryptomamba_weights_through_the_c_kernels():
+def test_same_seed_same_cryptomamba_weights_through_the_c_kernels(monkeypatch: pytest.MonkeyPatch):
     """Deterministic CPU runs hold for the models whose blocks run in C too (for a fixed thread count:
     the kernels' partial sums are split by thread)."""
+    stack_calls = []
+    apply = MambaStackSpanCpu.apply
+    monkeypatch.setattr(MambaStackSpanCpu, "apply", lambda *args: stack_calls.append(1) or apply(*args))
     trained = []
     for _ in range(2):
         torch.manual_seed(1)
@@ -82,6 +86,7 @@ def test_same_seed_same_cryptomamba_weights_through_the_c_kernels():
         train(model, _data(), CONFIG, progress=False)
         trained.append(model.state_dict())
         assert not any(torch.equal(initial[name], value) for name, value in trained[-1].items())
+    assert stack_calls, "training should run the C-Blocks through the stack kernel"
     for a, b in zip(trained[0].values(), trained[1].values(), strict=True):
         assert torch.equal(a, b)
 
