@@ -75,9 +75,8 @@ def split_header(bars: pd.DataFrame) -> str:
     return f"Test split {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d} ({len(days)} samples)"
 
 
-def reproduce(variants: list[str], profile: str, settings: Settings) -> pd.DataFrame:
-    """Train each variant (resuming from checkpoints) and score every model on the test split."""
-    bars = paper_daily_bars(settings.data_dir)
+def reproduce(variants: list[str], profile: str, settings: Settings, bars: pd.DataFrame) -> pd.DataFrame:
+    """Train each variant on `bars` (resuming from checkpoints) and score every model on the test split."""
     rows = []
     for name in ["persistence", *variants]:
         rows.append(_row(name, *fitted_forecasts(name, profile, settings, bars)))
@@ -135,12 +134,13 @@ def publish(text: str, settings: Settings, name: str) -> None:
 def main() -> None:
     args = parse_arguments(__doc__)
     settings = Settings.from_env()
-    table = reproduce(args.models, args.profile, settings)
+    bars = paper_daily_bars(settings.data_dir)
+    table = reproduce(args.models, args.profile, settings, bars)
     persistence_rmse = float(table.loc[table["model"] == "persistence", "RMSE"].iloc[0])
     beats = (table["RMSE"] < persistence_rmse).map({True: "yes", False: "NO"})
     table["beats persistence"] = beats.where(table["model"] != "persistence", "")
     text = (
-        f"{split_header(paper_daily_bars(settings.data_dir))}, profile `{args.profile}`\n\n"
+        f"{split_header(bars)}, profile `{args.profile}`\n\n"
         + markdown_table(table, float_format="{:,.3f}")
         + "\n"
     )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from models import selective_scan as selective_scan_module
 from orchestration.resources import BTC_USD_DAILY_FILE
 from orchestration.settings import Settings
 from tests.http_server import ScriptedHttpServer
@@ -20,6 +21,13 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=SHIPPED_DATA_DIR,
         dagster_home=tmp_path / "dagster_home",
     )
+
+
+@pytest.fixture
+def fresh_path_announcements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan-path log lines come once per process; a test that checks them starts as a fresh
+    process would, with none said yet."""
+    monkeypatch.setattr(selective_scan_module, "_announced", set())
 
 
 @pytest.fixture

@@ -220,10 +220,16 @@ def test_blocks_the_stack_kernel_cannot_take_run_one_by_one() -> None:
     assert residual_stack_cpu(stack, x.float()) is None  # another dtype than the model's
 
 
+def record_calls(monkeypatch: pytest.MonkeyPatch, function: type[torch.autograd.Function]) -> list[tuple]:
+    """The arguments of every later `function.apply` call (each still runs): proof a C path was taken."""
+    calls: list[tuple] = []
+    apply = function.apply
+    monkeypatch.setattr(function, "apply", lambda *args: calls.append(args) or apply(*args))
+    return calls
+
+
 def test_cryptomamba_runs_each_c_block_as_one_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    apply = MambaStackCpu.apply
-    monkeypatch.setattr(MambaStackCpu, "apply", lambda *args: calls.append(args) or apply(*args))
+    calls = record_calls(monkeypatch, MambaStackCpu)
     CryptoMamba(num_features=6)(torch.randn(2, 6, 14)).sum().backward()
     assert len(calls) == len(PAPER_HIDDEN_DIMS) - 1  # one call per C-Block, for its four CMBlocks
 
@@ -285,12 +291,10 @@ def test_span_gradcheck() -> None:
     )
 
 
-def test_each_c_path_says_once_that_it_runs(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("fresh_path_announcements")
+def test_each_c_path_says_once_that_it_runs(caplog: pytest.LogCaptureFixture) -> None:
     """The whole-block kernels and the C step bypass `selective_scan`, so they log their path
     themselves: a training or streaming run's log says which implementation it used."""
-    monkeypatch.setattr(selective_scan_module, "_announced", set())  # as in a fresh process
     model, block = CryptoMamba(num_features=6), Mamba(8, d_state=16)
     with caplog.at_level(logging.INFO, logger=selective_scan_module.__name__):
         for _ in range(2):
@@ -305,11 +309,9 @@ def test_each_c_path_says_once_that_it_runs(
     ]
 
 
-def test_a_model_off_the_c_path_does_not_claim_it(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("fresh_path_announcements")
+def test_a_model_off_the_c_path_does_not_claim_it(caplog: pytest.LogCaptureFixture) -> None:
     """Where a gradient of a gradient is wanted the blocks run the readable path, and the log says so."""
-    monkeypatch.setattr(selective_scan_module, "_announced", set())
     with caplog.at_level(logging.INFO, logger=selective_scan_module.__name__), differentiable_twice():
         CryptoMamba(num_features=6)(torch.randn(2, 6, 14))
     assert [r.getMessage() for r in caplog.records] == [

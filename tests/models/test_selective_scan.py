@@ -184,10 +184,8 @@ def test_only_requested_inputs_need_grad() -> None:
     assert_matches_reference(inputs, softplus=True)
 
 
-def test_dispatch_on_cpu_takes_the_compiled_path_and_says_so_once(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(selective_scan_module, "_announced", set())  # as in a fresh process
+@pytest.mark.usefixtures("fresh_path_announcements")
+def test_dispatch_on_cpu_takes_the_compiled_path_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
     inputs = make_inputs(1, 2, 3, 10)
     with torch.no_grad(), caplog.at_level(logging.INFO, logger=selective_scan_module.__name__):
         first = selective_scan(**inputs)

@@ -11,6 +11,7 @@ from models.cpu_threads import kernel_threads
 from models.cryptomamba import CryptoMamba
 from models.flat_parameters import flat_layout
 from models.training import ScaledData, TrainingConfig, train
+from tests.models.test_cpu_mamba import record_calls
 
 
 def _data(seed: int = 0) -> ScaledData:
@@ -75,9 +76,7 @@ def test_same_seed_same_weights():
 def test_same_seed_same_cryptomamba_weights_through_the_c_kernels(monkeypatch: pytest.MonkeyPatch):
     """Deterministic CPU runs hold for the models whose blocks run in C too (for a fixed thread count:
     the kernels' partial sums are split by thread)."""
-    stack_calls = []
-    apply = MambaStackSpanCpu.apply
-    monkeypatch.setattr(MambaStackSpanCpu, "apply", lambda *args: stack_calls.append(1) or apply(*args))
+    stack_calls = record_calls(monkeypatch, MambaStackSpanCpu)
     trained = []
     for _ in range(2):
         torch.manual_seed(1)

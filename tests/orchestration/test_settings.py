@@ -5,7 +5,6 @@ import pytest
 import torch
 from dagster import DagsterInstance, asset, materialize
 
-from models import selective_scan as selective_scan_module
 from models.cryptomamba import CryptoMamba
 from orchestration.settings import PROJECT_ROOT, Settings, ensure_dagster_home
 
@@ -40,12 +39,10 @@ def test_dagster_home_is_created_with_an_instance_file(settings):
     assert "enabled: true" in (home / "dagster.yaml").read_text()  # a user's own file is kept
 
 
-def test_the_projects_logs_reach_the_run_event_log(
-    settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-):
+@pytest.mark.usefixtures("fresh_path_announcements")
+def test_the_projects_logs_reach_the_run_event_log(settings, caplog: pytest.LogCaptureFixture):
     """With the instance file `ensure_dagster_home` writes, a model's log line (here: which scan path
     runs) lands in the run's event log, which the UI shows; plain Python logging would drop it."""
-    monkeypatch.setattr(selective_scan_module, "_announced", set())  # as in a fresh process
     for name in ("models", "assets", "dagster.builtin"):  # the run sets their levels: restored after
         caplog.set_level(logging.getLogger(name).level, logger=name)
 

@@ -21,4 +21,4 @@ def test_table_lists_persistence_the_model_and_the_paper(tmp_path, monkeypatch, 
 
 def test_unknown_model_names_are_refused(settings: Settings):
     with pytest.raises(ValueError, match="unknown model 'transformer-v'"):
-        table_iv.reproduce(["transformer-v"], "quick", settings)
+        table_iv.reproduce(["transformer-v"], "quick", settings, table_iv.paper_daily_bars(settings.data_dir))
