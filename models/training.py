@@ -129,9 +129,11 @@ def _train(
         epochs.set_postfix(val_rmse=f"{val_rmse:.5f}", best=f"{state.best_val_rmse:.5f}")
         stop = _stopped_early(state, config)
         last = stop or state.epoch == config.epochs
+        # Counted to the end of the epoch, before its checkpoint is written: a finished run read back
+        # from its checkpoint then reports the same seconds as the run itself.
+        state.seconds = state.seconds_before + time.perf_counter() - started
         if checkpoint is not None and (state.epoch % config.checkpoint_every == 0 or last):
             state.generator_state = generator.get_state()
-            state.seconds = state.seconds_before + time.perf_counter() - started
             _save(checkpoint, model, optimizer, scheduler, state, config, data.fingerprint)
         if stop:
             logger.info("early stop at epoch %d: best validation at epoch %d", state.epoch, state.best_epoch)
@@ -141,7 +143,7 @@ def _train(
         epochs_run=state.epoch,
         best_epoch=state.best_epoch,
         best_val_rmse=state.best_val_rmse,
-        seconds=state.seconds_before + time.perf_counter() - started,
+        seconds=state.seconds,
         resumed_from_epoch=resumed,
     )
 

@@ -108,6 +108,14 @@ def test_resuming_after_a_crash_ends_with_the_uninterrupted_weights(tmp_path: Pa
         assert torch.equal(a, b)
 
 
+def test_a_finished_run_read_back_from_its_checkpoint_reports_the_same_training_seconds(tmp_path: Path):
+    checkpoint = tmp_path / "model.pt"
+    finished = train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
+    read_back = train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
+    assert read_back.resumed_from_epoch == finished.epochs_run == 8
+    assert read_back.seconds == finished.seconds > 0
+
+
 def test_a_checkpoint_with_a_per_parameter_optimizer_state_resumes(tmp_path: Path):
     """Checkpoints written before the optimizer ran on one flat tensor hold Adam's state per parameter."""
     uninterrupted = _fresh()
