@@ -9,7 +9,7 @@ model minimises RMSE (the published baselines used MSE, whose minimiser is the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from models.cryptomamba import CryptoMamba
@@ -82,11 +82,15 @@ def training_config(variant: ModelVariant, profile: Profile) -> TrainingConfig:
     )
 
 
-def build_forecaster(variant: ModelVariant, profile: Profile, progress: bool = True) -> Forecaster:
-    """A fresh, unfitted forecaster for `variant` under `profile`."""
+def build_forecaster(
+    variant: ModelVariant, profile: Profile, progress: bool = True, seed: int | None = None
+) -> Forecaster:
+    """A fresh, unfitted forecaster for `variant` under `profile`; `seed` replaces the profile's (23)."""
     if variant.model == "persistence":
         return PersistenceForecaster()
     if variant.model == "arima":
         return ArimaForecaster(name=variant.name)
     config = training_config(variant, profile)
+    if seed is not None:
+        config = replace(config, seed=seed)
     return NeuralForecaster(variant.name, _BUILDERS[variant.model], config, progress=progress)

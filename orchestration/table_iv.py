@@ -25,7 +25,7 @@ from assets.validation import validate_rows
 from models.atomic import write_atomically
 from models.forecasters import FitReport, Forecaster, PersistenceForecaster
 from models.metrics import forecast_errors
-from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster
+from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster, training_config
 from models.samples import WindowSamples, build_window_samples
 from orchestration.resources import BTC_USD_DAILY_FILE
 from orchestration.settings import Settings
@@ -52,9 +52,10 @@ def paper_daily_bars(data_dir: Path) -> pd.DataFrame:
 
 
 def fitted_forecasts(
-    name: str, profile: str, settings: Settings, bars: pd.DataFrame
+    name: str, profile: str, settings: Settings, bars: pd.DataFrame, seed: int | None = None
 ) -> tuple[FitReport, WindowSamples, np.ndarray]:
-    """Fit one variant (resuming from its checkpoint under the artifacts folder) and forecast all samples."""
+    """Fit one variant (resuming from its checkpoint under the artifacts folder) and forecast all samples.
+    A `seed` other than the profile's trains and checkpoints apart, under `seed-<seed>/`."""
     if name == "persistence":
         forecaster: Forecaster = PersistenceForecaster()
         samples = build_window_samples(bars, with_volume=False)
@@ -62,8 +63,11 @@ def fitted_forecasts(
     else:
         variant = ModelVariant.parse(name)
         samples = build_window_samples(bars, variant.with_volume)
-        forecaster = build_forecaster(variant, profile)  # type: ignore[arg-type]
-        checkpoint = settings.artifacts / "checkpoints" / profile / f"{name}.pt"
+        forecaster = build_forecaster(variant, profile, seed=seed)  # type: ignore[arg-type]
+        folder = settings.artifacts / "checkpoints" / profile
+        if seed is not None and seed != training_config(variant, profile).seed:  # type: ignore[arg-type]
+            folder = folder / f"seed-{seed}"
+        checkpoint = folder / f"{name}.pt"
     report = forecaster.fit(samples, checkpoint)
     return report, samples, forecaster.predict(samples)
 
@@ -102,13 +106,18 @@ def _row(name: str, report: FitReport, samples: WindowSamples, predicted: np.nda
     }
 
 
-def parse_arguments(description: str) -> argparse.Namespace:
-    """The paper scripts' options (profile, models, threads), with threads and logging applied."""
+def parse_arguments(
+    description: str, models: list[str] = TABLE_IV_VARIANTS, seeds: list[int] | None = None
+) -> argparse.Namespace:
+    """The paper scripts' options (profile, models, threads, and `--seeds` where `seeds` gives its
+    default), with threads and logging applied."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", choices=PROFILES, default="paper")
-    parser.add_argument("--models", nargs="+", default=TABLE_IV_VARIANTS, metavar="NAME")
+    parser.add_argument("--models", nargs="+", default=models, metavar="NAME")
+    if seeds is not None:
+        parser.add_argument("--seeds", nargs="+", type=int, default=seeds, metavar="SEED")
     parser.add_argument(
         "--threads",
         type=int,
