@@ -40,8 +40,9 @@ class Performance:
 
 def performance(result: BacktestResult, periods_per_year: float = DAILY_PERIODS_PER_YEAR) -> Performance:
     equity = result.equity
-    returns = simple_returns(equity)
-    annual = annualized_return(equity, periods_per_year)
+    per_bar = bar_to_bar(equity)
+    returns = simple_returns(per_bar)
+    annual = annualized_return(per_bar, periods_per_year)
     drawdown = max_drawdown(equity)
     realized = result.fills["realized_pnl"].dropna().to_numpy()
     gains, losses = realized[realized > 0].sum(), -realized[realized < 0].sum()
@@ -62,6 +63,18 @@ def performance(result: BacktestResult, periods_per_year: float = DAILY_PERIODS_
         fees=float(result.fills["fee"].sum()),
         funding=result.funding_paid,
     )
+
+
+def bar_to_bar(equity: np.ndarray) -> np.ndarray:
+    """The equity curve one bar apart: the initial cash, then the marks from the second close on.
+
+    The engine's curve starts with the cash before the first close and then marks every close, but
+    nothing can happen between the two first points except a trade at that close: they are the same
+    moment. Counted as a period, that instant would add a day to every annualisation and a return
+    (the first trade's fee, or 0) to Sharpe and Sortino. Here the first day's return runs from the
+    initial cash to the second close, so the fee stays in it.
+    """
+    return np.r_[equity[:1], equity[2:]]
 
 
 def simple_returns(equity: np.ndarray) -> np.ndarray:

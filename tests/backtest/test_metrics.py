@@ -8,6 +8,7 @@ import pytest
 from backtest.engine import EngineConfig, run_backtest
 from backtest.metrics import (
     annualized_return,
+    bar_to_bar,
     max_drawdown,
     performance,
     sharpe_ratio,
@@ -37,10 +38,21 @@ def test_performance_calmar_matches_empyrical(equity):
     bars = daily_bars(list(equity[1:] / equity[1] * 100))
     result = run_backtest(bars, np.r_[1.0, np.full(len(bars) - 1, np.nan)], exposure())
     stats = performance(result)
-    returns = pd.Series(simple_returns(result.equity))
+    returns = pd.Series(simple_returns(bar_to_bar(result.equity)))
     assert stats.calmar == pytest.approx(empyrical.calmar_ratio(returns, annualization=365))
     assert stats.exposure == 1.0
     assert stats.trades == 1
+
+
+def test_a_year_of_closes_held_from_the_first_annualises_over_its_365_days():
+    closes = 100 * 1.5 ** (np.arange(366) / 365)  # 366 closes span 365 days: +50 % in the year
+    result = run_backtest(daily_bars(list(closes)), np.r_[1.0, np.full(365, np.nan)], exposure())
+    stats = performance(result)
+    assert len(result.equity) == 367  # the initial cash, then a mark at every close
+    assert stats.annualized_return == pytest.approx(0.5)
+    daily = 1.5 ** (1 / 365) - 1  # every day's return, the first one included: no zero-length period
+    assert np.isnan(stats.sortino)  # no losing day to measure the risk by
+    assert np.allclose(simple_returns(bar_to_bar(result.equity)), daily)
 
 
 def test_trade_statistics():
