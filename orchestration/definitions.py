@@ -19,13 +19,22 @@ from assets.onchain.ledger import paper_ledger
 from assets.onchain.signals import onchain_signals
 from assets.regimes.assets import regimes, tasks
 from assets.signals.signals import signals
-from assets.training.forecasts import FORECAST_ASSETS
+from assets.training.forecasts import FORECAST_ASSETS, PIPELINE_MODELS
 from assets.training.hypermamba import hypermamba_model
+from backtest.experiments import STRATEGY_RULES
+from models.regimes import REGIME_METHODS
+from models.registry import ModelVariant
 from orchestration.jobs import AFTER_INGEST, INGEST_GROUP, dex_job, pipeline_job, walk_forward_job
 from orchestration.resources import build_resources
 from orchestration.schedules import build_dex_schedule, build_nightly_schedule
 from orchestration.sensors import build_new_data_sensor
-from orchestration.settings import Settings
+from orchestration.settings import (
+    REGIME_METHOD_ENV,
+    SIGNAL_MODEL_ENV,
+    SIGNAL_STRATEGY_ENV,
+    WALK_FORWARD_MODEL_ENV,
+    Settings,
+)
 
 # The unpartitioned ingest stage; the daily-partitioned DEX assets run in `dex_job`.
 INGEST_ASSETS: list[AssetsDefinition] = [ohlcv, macro, sentiment_items, sentiment_series, fear_greed]
@@ -58,8 +67,26 @@ ALL_CHECKS: list[AssetChecksDefinition] = [
 ]
 
 
+def check_choices(settings: Settings) -> None:
+    """Refuse a model, strategy or regime method that does not exist when the definitions load, naming
+    its variable, instead of in the asset that first uses it after a run's ingest and training."""
+    choices = {
+        SIGNAL_MODEL_ENV: (settings.signal_model, PIPELINE_MODELS),
+        SIGNAL_STRATEGY_ENV: (settings.signal_strategy, tuple(STRATEGY_RULES)),
+        REGIME_METHOD_ENV: (settings.regime_method, REGIME_METHODS),
+    }
+    for name, (value, known) in choices.items():
+        if value not in known:
+            raise ValueError(f"{name}={value!r}: expected one of {', '.join(known)}")
+    try:
+        ModelVariant.parse(settings.walk_forward_model)
+    except ValueError as error:
+        raise ValueError(f"{WALK_FORWARD_MODEL_ENV}: {error}") from None
+
+
 def build_definitions(settings: Settings) -> Definitions:
     """The whole pipeline bound to one deployment's settings (tests pass a temporary one)."""
+    check_choices(settings)
     ingest_keys = AssetSelection.groups(INGEST_GROUP).resolve(ALL_ASSETS)
     retrain_keys = AFTER_INGEST.resolve(ALL_ASSETS)
     return Definitions(

@@ -8,11 +8,15 @@ Assets and resources never read environment variables themselves: they receive v
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,11 +133,17 @@ class OnchainSettings:
             program_id=environ.get(PROGRAM_ID_ENV) or None,
             has_authority_keypair=bool(environ.get(AUTHORITY_KEYPAIR_ENV)),
             has_keeper_keypair=bool(environ.get(KEEPER_KEYPAIR_ENV)),
-            priority_fee_micro_lamports=int(environ.get(PRIORITY_FEE_ENV) or cls.priority_fee_micro_lamports),
-            rpc_retries=int(environ.get(RPC_RETRIES_ENV) or cls.rpc_retries),
-            submit_jitter_secs=float(environ.get(SUBMIT_JITTER_ENV) or cls.submit_jitter_secs),
-            paper_capital_usd=float(environ.get(PAPER_CAPITAL_ENV) or cls.paper_capital_usd),
-            lot_size=float(environ.get(LOT_SIZE_ENV) or cls.lot_size),
+            priority_fee_micro_lamports=_parsed(
+                environ, PRIORITY_FEE_ENV, cls.priority_fee_micro_lamports, int, AT_LEAST_0, _at_least(0)
+            ),
+            rpc_retries=_parsed(environ, RPC_RETRIES_ENV, cls.rpc_retries, int, AT_LEAST_1, _at_least(1)),
+            submit_jitter_secs=_parsed(
+                environ, SUBMIT_JITTER_ENV, cls.submit_jitter_secs, float, "seconds, 0 or more", _at_least(0)
+            ),
+            paper_capital_usd=_parsed(
+                environ, PAPER_CAPITAL_ENV, cls.paper_capital_usd, float, "USD above 0, e.g. 10000", _above(0)
+            ),
+            lot_size=_parsed(environ, LOT_SIZE_ENV, cls.lot_size, float, "base units above 0", _above(0)),
         )
 
 
@@ -169,6 +179,11 @@ class Settings:
         if self.training_profile not in TRAINING_PROFILES:
             expected = " or ".join(TRAINING_PROFILES)
             raise ValueError(f"{TRAINING_PROFILE_ENV}={self.training_profile!r}: expected {expected}")
+        if self.walk_forward_start >= self.walk_forward_end:
+            raise ValueError(
+                f"{WALK_FORWARD_START_ENV}={self.walk_forward_start} must come before "
+                f"{WALK_FORWARD_END_ENV}={self.walk_forward_end}"
+            )
 
     @property
     def artifacts(self) -> Path:
@@ -195,15 +210,52 @@ class Settings:
             signal_strategy=environ.get(SIGNAL_STRATEGY_ENV) or cls.signal_strategy,
             regime_method=environ.get(REGIME_METHOD_ENV) or cls.regime_method,
             walk_forward_model=environ.get(WALK_FORWARD_MODEL_ENV) or cls.walk_forward_model,
-            walk_forward_step_days=int(environ.get(WALK_FORWARD_STEP_ENV) or cls.walk_forward_step_days),
-            walk_forward_start=_day(environ.get(WALK_FORWARD_START_ENV), cls.walk_forward_start),
-            walk_forward_end=_day(environ.get(WALK_FORWARD_END_ENV), cls.walk_forward_end),
+            walk_forward_step_days=_parsed(
+                environ, WALK_FORWARD_STEP_ENV, cls.walk_forward_step_days, int, AT_LEAST_1, _at_least(1)
+            ),
+            walk_forward_start=_parsed(
+                environ, WALK_FORWARD_START_ENV, cls.walk_forward_start, date.fromisoformat, ISO_DAY
+            ),
+            walk_forward_end=_parsed(
+                environ, WALK_FORWARD_END_ENV, cls.walk_forward_end, date.fromisoformat, ISO_DAY
+            ),
             onchain=OnchainSettings.from_env(environ),
         )
 
 
-def _day(value: str | None, default: date) -> date:
-    return date.fromisoformat(value) if value else default
+AT_LEAST_0 = "a whole number, 0 or more"
+AT_LEAST_1 = "a whole number, at least 1"
+ISO_DAY = "a day as YYYY-MM-DD"
+
+
+def _parsed(
+    environ: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T],
+    expected: str,
+    valid: Callable[[T], bool] = lambda value: True,
+) -> T:
+    """The variable `name` parsed, or `default` when unset; a bad value is refused at startup with
+    the variable's name, not deep inside a run as a bare `int()` or `fromisoformat` message."""
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = parse(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected {expected}") from None
+    if not valid(value):
+        raise ValueError(f"{name}={raw!r}: expected {expected}")
+    return value
+
+
+def _at_least(minimum: float) -> Callable[[float], bool]:
+    return lambda value: math.isfinite(value) and value >= minimum
+
+
+def _above(minimum: float) -> Callable[[float], bool]:
+    return lambda value: math.isfinite(value) and value > minimum
 
 
 def _path(value: str | None, default: Path | None) -> Path | None:

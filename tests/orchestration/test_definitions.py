@@ -1,3 +1,7 @@
+import re
+from dataclasses import replace
+
+import pytest
 from dagster import AssetKey, Definitions
 
 from assets.training.forecasts import PIPELINE_MODELS, asset_name
@@ -58,6 +62,20 @@ def test_definitions_bind_the_given_settings(settings):
     assert walk_forward.partitions_def.get_partition_keys()[:2] == ["2022-10-01", "2022-10-31"]
     assert built.resolve_schedule_def("nightly_retraining").job_name == "pipeline_job"
     assert built.resolve_sensor_def("new_ingested_data").job_name == "pipeline_job"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("signal_model", "gru", "MAMBAQUANT_SIGNAL_MODEL='gru': expected one of persistence, arima, "),
+        ("signal_strategy", "foo", "MAMBAQUANT_SIGNAL_STRATEGY='foo': expected one of vanilla, "),
+        ("regime_method", "hmm", "MAMBAQUANT_REGIME_METHOD='hmm': expected one of gmm, changepoint"),
+        ("walk_forward_model", "transformer", "MAMBAQUANT_WALK_FORWARD_MODEL: unknown model 'transformer'"),
+    ],
+)
+def test_an_unknown_choice_is_refused_when_the_definitions_load(settings, field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build_definitions(replace(settings, **{field: value}))
 
 
 def test_asset_groups_follow_the_pipeline_stages():

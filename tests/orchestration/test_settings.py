@@ -69,6 +69,30 @@ def test_an_unknown_training_profile_names_the_variable():
         Settings.from_env({"MAMBAQUANT_TRAINING_PROFILE": "fast"})
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MAMBAQUANT_WALK_FORWARD_STEP_DAYS", "30d", "a whole number, at least 1"),
+        ("MAMBAQUANT_WALK_FORWARD_STEP_DAYS", "0", "a whole number, at least 1"),
+        ("MAMBAQUANT_WALK_FORWARD_START", "2022/10/01", "a day as YYYY-MM-DD"),
+        ("MAMBAQUANT_PAPER_CAPITAL_USD", "10k", "USD above 0"),
+        ("MAMBAQUANT_LOT_SIZE", "nan", "base units above 0"),
+        ("MAMBAQUANT_RPC_RETRIES", "-1", "a whole number, at least 1"),
+        ("MAMBAQUANT_SUBMIT_JITTER_SECS", "-5", "seconds, 0 or more"),
+    ],
+)
+def test_a_malformed_number_or_day_names_its_variable(name: str, value: str, expected: str):
+    with pytest.raises(ValueError, match=f"{name}='{value}': expected {expected}"):
+        Settings.from_env({name: value})
+
+
+def test_a_walk_forward_span_that_ends_before_it_starts_is_refused():
+    with pytest.raises(ValueError, match="MAMBAQUANT_WALK_FORWARD_START=2024-03-01 must come before"):
+        Settings.from_env(
+            {"MAMBAQUANT_WALK_FORWARD_START": "2024-03-01", "MAMBAQUANT_WALK_FORWARD_END": "2024-01-01"}
+        )
+
+
 def test_environment_chooses_the_signal_and_the_walk_forward_plan():
     settings = Settings.from_env(
         {
