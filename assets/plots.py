@@ -83,10 +83,26 @@ def lines_figure(curves: dict[str, pd.Series], title: str, x_label: str, y_label
     def draw(axes: Axes) -> None:
         for label, series in curves.items():
             axes.plot(series.index, series.to_numpy(), marker="o", linewidth=1.2, label=label)
+        window = single_moment_window(curves)
+        if window is not None:
+            axes.set_xlim(*window)
         axes.set_xlabel(x_label)
         axes.set_ylabel(y_label)
 
     return _render(draw, title, legend_columns=3)
+
+
+def single_moment_window(curves: dict[str, pd.Series]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """A day around the one moment all points share (the paper ledger after its first read), or None.
+
+    Given a single date, matplotlib widens the axis by years on each side and the point is lost
+    among empty tick labels.
+    """
+    moments = pd.Index([moment for series in curves.values() for moment in series.index])
+    if not isinstance(moments, pd.DatetimeIndex) or moments.empty or moments.min() != moments.max():
+        return None
+    half_day = pd.Timedelta(hours=12)
+    return moments[0] - half_day, moments[0] + half_day
 
 
 def _render(draw: Callable[[Axes], None], title: str, legend_columns: int) -> bytes:

@@ -10,7 +10,7 @@ import pandas as pd
 from dagster import MaterializeResult, asset
 
 from assets.contracts import AdaptationCurvesTable
-from assets.ingest.store import store_load
+from assets.ingest.store import store_load, table_totals
 from assets.markdown import markdown_table
 from assets.metadata import column_schema, markdown_metadata
 from assets.plots import image_metadata, lines_figure
@@ -61,6 +61,7 @@ def adaptation_report(
     )
     with warehouse.get_connection() as conn:
         stored = store_load(conn, "adaptation_curves", curves, AdaptationCurvesTable, Partition())
+        totals = table_totals(conn, "adaptation_curves")
     figure = lines_figure(
         {name: rows.set_index("steps")["query_rmse"] for name, rows in by_steps.groupby("learner")},
         f"Query RMSE on {len(test)} held-out regime tasks against adaptation steps",
@@ -80,6 +81,7 @@ def adaptation_report(
     return MaterializeResult(
         metadata={
             **stored,
+            **totals,
             "dagster/column_schema": column_schema(AdaptationCurvesTable),
             "test_tasks": len(test),
             "query_rmse_by_steps": markdown_metadata(steps_table.rename(columns=str)),

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import MaterializeResult, asset
 
 from assets.contracts import RegimesTable, TasksTable
-from assets.ingest.store import store_load
+from assets.ingest.store import store_load, table_totals
 from assets.metadata import column_schema, markdown_metadata
 from assets.plots import image_metadata, regime_figure
 from assets.warehouse import Partition, read_table
@@ -51,6 +51,7 @@ def regimes(
     partition = Partition({"symbol": REGIME_SYMBOL, "interval": REGIME_INTERVAL, "method": config.method})
     with warehouse.get_connection() as conn:
         stored = store_load(conn, "regimes", frame, RegimesTable, partition)
+        totals = table_totals(conn, "regimes")
     close = features.set_index("ts").loc[labels["ts"], "close"].to_numpy()
     png = regime_figure(
         labels["ts"],
@@ -68,6 +69,7 @@ def regimes(
     return MaterializeResult(
         metadata={
             **stored,
+            **totals,
             "dagster/column_schema": column_schema(RegimesTable),
             "episodes": int(labels["episode"].max()) + 1,
             "by_regime": markdown_metadata(summary),
@@ -95,10 +97,12 @@ def tasks(warehouse: WarehouseResource, regime_settings: RegimeResource) -> Mate
     )
     with warehouse.get_connection() as conn:
         stored = store_load(conn, "tasks", frame, TasksTable, partition)
+        totals = table_totals(conn, "tasks")
     counts = frame.groupby(["split", "regime"]).size().rename("tasks").reset_index()
     return MaterializeResult(
         metadata={
             **stored,
+            **totals,
             "dagster/column_schema": column_schema(TasksTable),
             "tasks_by_split": markdown_metadata(counts),
         }

@@ -105,6 +105,9 @@ def forecast_asset(model: str) -> AssetsDefinition:
         return MaterializeResult(
             metadata={
                 **stored,
+                # the model's own rows: every model writes into the one `predictions` table
+                "table": "predictions",
+                "dagster/row_count": stored["rows_written"],
                 "dagster/column_schema": column_schema(PredictionsTable),
                 "profile": training.profile,
                 "parameters": report.parameters,

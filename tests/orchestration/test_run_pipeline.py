@@ -11,6 +11,11 @@ def test_main_materializes_everything_and_prints_the_summary(settings, monkeypat
     assert run_pipeline.main() == 0
     out = capsys.readouterr().out
     assert "| ohlcv | ohlcv | 44478 | 0 |  |" in out  # Yahoo daily + Binance hourly
+    assert "| cryptomamba_v_model | predictions | 2146 | 0 |  |" in out  # its own 1446 + 350 + 350 rows
+    for asset in ("regimes", "tasks", "adaptation_report"):
+        row = next(line for line in out.splitlines() if line.startswith(f"| {asset} |"))
+        table, rows = row.split(" | ")[1:3]
+        assert table and int(rows) > 0, row
     assert "dex_trades, dex_bars: not run (no DEX source configured" in out
     assert "| persistence | BTC-USD | test | 350 | 1,568.500 | 1.973 | 1,091.899 |" in out
     on_chain = out.split("signal pushed on chain, and the book read back (USD):\n")[1].splitlines()
