@@ -4,15 +4,25 @@ Kept free of Dagster and Pandera, so the benchmarks and table scripts that print
 host with only torch and pandas installed (a GPU machine, say).
 """
 
+import math
+
 import pandas as pd
+
+MISSING = "—"
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}") -> str:
-    """A GitHub-style table of `frame`, floats written with `float_format`."""
+    """A GitHub-style table of `frame`, floats written with `float_format` and missing values as a dash."""
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = [
-        "| " + " | ".join(float_format.format(v) if isinstance(v, float) else str(v) for v in row) + " |"
+        "| " + " | ".join(_cell(value, float_format) for value in row) + " |"
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([header, rule, *body])
+
+
+def _cell(value: object, float_format: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return float_format.format(value) if isinstance(value, float) else str(value)

@@ -49,6 +49,8 @@ def adaptation_report(
         paired_comparison(errors_by_steps[REPORT_STEPS])
         .merge(recovery_bars(by_support).rename_axis("learner").reset_index(), on="learner", how="outer")
         .merge(trading, on="learner", how="outer")
+        # counts stay whole numbers where the outer merges leave gaps (buy-and-hold only trades)
+        .astype({"tasks": "Int64", "bars_to_recover": "Int64"})
     )
     curves = pd.concat(
         [

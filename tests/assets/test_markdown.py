@@ -15,3 +15,12 @@ def test_markdown_table_formats_floats_and_leaves_other_cells_as_they_are() -> N
         "| persistence | 1,568.50 | 0 |",
         "| cryptomamba | 1,575.79 | 582 |",
     ]
+
+
+def test_missing_values_are_a_dash_and_nullable_counts_stay_whole() -> None:
+    frame = pd.DataFrame({"learner": ["maml", "buy_and_hold"], "tasks": [18, None], "return": [0.1, None]})
+    frame = frame.astype({"tasks": "Int64"})
+    assert markdown_table(frame, float_format="{:.4f}").splitlines()[2:] == [
+        "| maml | 18 | 0.1000 |",
+        "| buy_and_hold | — | — |",
+    ]
