@@ -32,6 +32,11 @@ def indicators(bars: pd.DataFrame, window: int) -> pd.DataFrame:
     """Scale-free indicators of one series' bars (ts, open, high, low, close, volume), sorted by ts."""
     close, high, low, volume = (bars[c].astype(float) for c in ("close", "high", "low", "volume"))
     log_return = np.log(close).diff()
+    position = np.arange(len(bars))
+    # `ta` writes 0, not NaN, where ATR (its first window - 1 bars) and ADX (2 * window - 1) are not
+    # defined yet; a 0 would pass for the calmest market on record.
+    atr = ta.volatility.AverageTrueRange(high, low, close, window=window).average_true_range()
+    adx = ta.trend.ADXIndicator(high, low, close, window=window).adx()
     volume_mean = volume.rolling(window).mean()
     obv = ta.volume.OnBalanceVolumeIndicator(close, volume).on_balance_volume()
     return pd.DataFrame(
@@ -43,9 +48,8 @@ def indicators(bars: pd.DataFrame, window: int) -> pd.DataFrame:
             "rsi": ta.momentum.RSIIndicator(close, window=window).rsi() / 100.0,
             "macd_hist": ta.trend.MACD(close).macd_diff() / close,
             "bollinger_b": ta.volatility.BollingerBands(close, window=20).bollinger_pband(),
-            "adx": ta.trend.ADXIndicator(high, low, close, window=window).adx() / 100.0,
-            "atr": ta.volatility.AverageTrueRange(high, low, close, window=window).average_true_range()
-            / close,
+            "adx": adx.where(position >= 2 * window - 1) / 100.0,
+            "atr": atr.where(position >= window - 1) / close,
             "obv_slope": obv.diff(window) / volume.rolling(window).sum(),
         },
         index=bars.index,

@@ -28,6 +28,15 @@ def test_indicators_do_not_depend_on_the_price_level():
     assert low["log_return"].iloc[1] == pytest.approx(np.log(close[1] / close[0]))
 
 
+@pytest.mark.parametrize("window", [14, 24])
+def test_atr_and_adx_are_missing_until_their_windows_fill_not_zero(window: int):
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.02, 120)))
+    frame = indicators(_bars(close), window)
+    assert frame["atr"].isna().sum() == window - 1 and frame["atr"].iloc[window - 1] > 0
+    assert frame["adx"].isna().sum() == 2 * window - 1 and frame["adx"].iloc[2 * window - 1] > 0
+    assert (frame[["atr", "adx"]].dropna() > 0).all().all()
+
+
 def test_context_is_the_newest_value_released_by_the_close():
     closes = pd.Series(pd.to_datetime(["2024-03-01 00:00", "2024-03-02 00:00", "2024-03-03 00:00"], utc=True))
     released = pd.to_datetime(["2024-02-29T12:00:00", "2024-03-02T00:00:00", "2024-03-02T00:00:01"], utc=True)
