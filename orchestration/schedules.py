@@ -14,7 +14,10 @@ def build_nightly_schedule(settings: Settings) -> ScheduleDefinition:
         cron_schedule=settings.nightly_cron,
         execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.RUNNING,
-        description="Ingest the newest data and retrain every model.",
+        description=(
+            "Ingest the newest data, retrain each model whose training or validation bars changed "
+            "(the others read back their checkpoints), forecast the newest bar and push the signal."
+        ),
     )
 
 

@@ -1,10 +1,12 @@
 """One training asset per model variant: fit on the train split, forecast every sample, store and plot.
 
 Each asset writes its model's rows of `predictions` and `training_runs` (replacing its previous
-ones), checkpoints under the artifacts folder (so a rerun on unchanged data resumes a finished fit
-instead of repeating it), and shows the forecast-vs-actual figure on its page in the UI.
+ones), checkpoints under the artifacts folder (so a rerun on unchanged data reads a finished fit back
+instead of repeating it, and `training_runs` keeps the time it was trained), and shows the
+forecast-vs-actual figure on its page in the UI.
 """
 
+import duckdb
 import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
@@ -14,7 +16,7 @@ from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.ingest.store import store_load
 from assets.metadata import column_schema
 from assets.plots import forecast_figure, image_metadata
-from assets.warehouse import Partition, read_table
+from assets.warehouse import Partition, read_table, table_exists
 from models.atomic import write_atomically
 from models.forecasters import FitReport
 from models.metrics import forecast_errors
@@ -76,28 +78,20 @@ def forecast_asset(model: str) -> AssetsDefinition:
         live = latest_window(bars, variant.with_volume)
         cutoff = bars["ts"].iloc[-1]
         live_forecast = _live_forecast(model, live, forecaster.predict(live), cutoff, context.run.run_id)
+        own_rows = Partition({"model": model, "symbol": BTC_SYMBOL})
+        run = _training_run(model, samples, report, training.profile, context.run.run_id)
         with warehouse.get_connection() as conn:
             stored = store_load(
                 conn,
                 "predictions",
                 predictions_frame(model, samples, predicted, context.run.run_id),
                 PredictionsTable,
-                Partition({"model": model, "symbol": BTC_SYMBOL}),
+                own_rows,
             )
-            store_load(
-                conn,
-                "live_forecasts",
-                live_forecast,
-                LiveForecastsTable,
-                Partition({"model": model, "symbol": BTC_SYMBOL}),
-            )
-            store_load(
-                conn,
-                "training_runs",
-                _training_run(model, samples, report, training.profile, context.run.run_id),
-                TrainingRunsTable,
-                Partition({"model": model, "symbol": BTC_SYMBOL}),
-            )
+            store_load(conn, "live_forecasts", live_forecast, LiveForecastsTable, own_rows)
+            if report.read_back:
+                run["trained_at"] = _first_trained_at(conn, run.iloc[0])
+            store_load(conn, "training_runs", run, TrainingRunsTable, own_rows)
         png = forecast_figure(samples.ts, samples.target, predicted, samples.split, f"{model}: BTC-USD close")
         write_atomically(training.report(f"forecast_{model}.png"), lambda file: file.write(png))
         test = samples.in_split("test")
@@ -177,6 +171,21 @@ def _training_run(
             }
         ]
     )
+
+
+def _first_trained_at(conn: duckdb.DuckDBPyConnection, run: pd.Series) -> pd.Timestamp:
+    """When the fit read back from its checkpoint was made: the stored run's time if it recorded the
+    same fit (model, profile, data), else now (a checkpoint made outside the pipeline)."""
+    if table_exists(conn, "training_runs"):
+        stored = read_table(
+            conn,
+            "SELECT trained_at FROM training_runs "
+            "WHERE model = ? AND symbol = ? AND profile = ? AND data_fingerprint = ?",
+            [run["model"], run["symbol"], run["profile"], run["data_fingerprint"]],
+        )
+        if not stored.empty:
+            return stored["trained_at"].iloc[0]
+    return run["trained_at"]
 
 
 FORECAST_ASSETS: list[AssetsDefinition] = [forecast_asset(model) for model in PIPELINE_MODELS]

@@ -125,3 +125,17 @@ def test_a_failed_quarantine_check_keeps_bad_data_from_training(settings, editab
     materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
     assert "ohlcv" in materialized
     assert materialized.isdisjoint({asset_name("persistence"), asset_name("cryptomamba-v"), "metrics"})
+
+
+def test_a_fit_read_back_from_its_checkpoint_keeps_the_time_it_was_trained(settings):
+    graph = [ohlcv, forecast_asset("gru-v")]
+
+    def training_run() -> dict[str, object]:
+        assert materialize(graph, resources=build_resources(settings)).success
+        with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
+            return read_table(conn, "SELECT * FROM training_runs WHERE model = 'gru-v'").iloc[0].to_dict()
+
+    trained, read_back = training_run(), training_run()
+    assert read_back["run_id"] != trained["run_id"]
+    assert read_back["trained_at"] == trained["trained_at"]
+    assert read_back["training_seconds"] == trained["training_seconds"] > 0
