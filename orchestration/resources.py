@@ -90,6 +90,7 @@ class RiskGuardResource(ConfigurableResource):
     submit_jitter_secs: float = 0.0
     paper_capital_usd: float = 10_000.0
     lot_size: float = 0.0001
+    max_data_age_hours: float = 50.0
 
     @contextmanager
     def open(self) -> Iterator[RiskGuard]:
@@ -233,4 +234,5 @@ def _risk_guard(settings: Settings) -> RiskGuardResource:
         submit_jitter_secs=onchain.submit_jitter_secs,
         paper_capital_usd=onchain.paper_capital_usd,
         lot_size=onchain.lot_size,
+        max_data_age_hours=onchain.max_data_age_hours,
     )

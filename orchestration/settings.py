@@ -45,6 +45,7 @@ RPC_RETRIES_ENV = "MAMBAQUANT_RPC_RETRIES"
 SUBMIT_JITTER_ENV = "MAMBAQUANT_SUBMIT_JITTER_SECS"
 PAPER_CAPITAL_ENV = "MAMBAQUANT_PAPER_CAPITAL_USD"
 LOT_SIZE_ENV = "MAMBAQUANT_LOT_SIZE"
+MAX_DATA_AGE_ENV = "MAMBAQUANT_MAX_SIGNAL_DATA_AGE_HOURS"
 LOCAL_CLUSTER = "local"
 TRAINING_PROFILES = ("quick", "paper")
 FRED_API_KEY_ENV = "FRED_API_KEY"
@@ -119,6 +120,8 @@ class OnchainSettings:
     submit_jitter_secs: float = 0.0
     paper_capital_usd: float = 10_000.0
     lot_size: float = 0.0001
+    # A real cluster gets no signal made from bars older than this: two daily bars and some slack.
+    max_data_age_hours: float = 50.0
 
     @property
     def is_local(self) -> bool:
@@ -144,6 +147,9 @@ class OnchainSettings:
                 environ, PAPER_CAPITAL_ENV, cls.paper_capital_usd, float, "USD above 0, e.g. 10000", _above(0)
             ),
             lot_size=_parsed(environ, LOT_SIZE_ENV, cls.lot_size, float, "base units above 0", _above(0)),
+            max_data_age_hours=_parsed(
+                environ, MAX_DATA_AGE_ENV, cls.max_data_age_hours, float, "hours above 0", _above(0)
+            ),
         )
 
 

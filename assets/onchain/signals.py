@@ -15,6 +15,7 @@ from assets.warehouse import Partition, read_table
 from onchain.keeper import RiskGuard
 from onchain.paper import PaperUnits
 from orchestration.resources import RiskGuardResource, SignalResource, WarehouseResource
+from orchestration.settings import LOCAL_CLUSTER, MAX_DATA_AGE_ENV
 
 NEWEST_SIGNALS_SQL = """
 SELECT * FROM signals WHERE model = ? AND strategy = ?
@@ -38,6 +39,9 @@ def onchain_signals(
             f"no signals of model {signal_settings.model!r} with strategy {signal_settings.strategy!r}: "
             "materialize `signals` first"
         )
+    if risk_guard.cluster != LOCAL_CLUSTER:
+        now = pd.Timestamp.now(tz="UTC")
+        refuse_stale_data(newest, now, risk_guard.max_data_age_hours, risk_guard.cluster)
     units, jitter = risk_guard.units(), risk_guard.jitter()
     with risk_guard.open() as guard:
         guard.ensure_config(risk_guard.limits())
@@ -81,6 +85,27 @@ def onchain_signals(
             ),
         }
     )
+
+
+def refuse_stale_data(newest: pd.DataFrame, now: pd.Timestamp, max_age_hours: float, cluster: str) -> None:
+    """Stop before a real cluster gets a signal made from old bars.
+
+    The program judges a signal's age by when it was generated, which guards against a delayed
+    transaction, not against stale inputs: with ingestion stopped, every nightly run would generate
+    a fresh-looking signal from the same old bars. The local cluster replays the shipped history,
+    so it is exempt.
+    """
+    age = now - pd.to_datetime(newest["data_cutoff"], utc=True)
+    stale = newest.loc[age > pd.Timedelta(hours=max_age_hours)]
+    if not stale.empty:
+        described = ", ".join(
+            f"{row.symbol} (bars up to {pd.Timestamp(row.data_cutoff):%Y-%m-%d %H:%M} UTC)"
+            for row in stale.itertuples()
+        )
+        raise ValueError(
+            f"not pushing to {cluster!r}: signals made from bars older than {max_age_hours:g} hours: "
+            f"{described}; ingestion has stopped or lags ({MAX_DATA_AGE_ENV} sets the limit)"
+        )
 
 
 def _push(

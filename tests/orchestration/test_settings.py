@@ -79,6 +79,7 @@ def test_an_unknown_training_profile_names_the_variable():
         ("MAMBAQUANT_LOT_SIZE", "nan", "base units above 0"),
         ("MAMBAQUANT_RPC_RETRIES", "-1", "a whole number, at least 1"),
         ("MAMBAQUANT_SUBMIT_JITTER_SECS", "-5", "seconds, 0 or more"),
+        ("MAMBAQUANT_MAX_SIGNAL_DATA_AGE_HOURS", "2d", "hours above 0"),
     ],
 )
 def test_a_malformed_number_or_day_names_its_variable(name: str, value: str, expected: str):

@@ -2,13 +2,15 @@
 LiteSVM, every transaction recorded, and the book read back into the paper ledger."""
 
 import stat
+from dataclasses import replace
 
 import pandas as pd
+import pytest
 from dagster import materialize
 
 from assets.onchain.ledger import paper_ledger
-from assets.onchain.signals import onchain_signals
-from assets.warehouse import read_table
+from assets.onchain.signals import onchain_signals, refuse_stale_data
+from assets.warehouse import read_table, row_count, table_exists
 from orchestration.resources import WarehouseResource, build_resources
 
 
@@ -53,3 +55,29 @@ def test_signals_reach_the_chain_and_the_ledger_reads_the_books_back(evaluated):
     ledger = _table(settings, "SELECT * FROM paper_ledger ORDER BY as_of")
     assert len(ledger) == 2 and ledger["position_lots"].nunique() == 1
     assert ledger["last_sequence"].iloc[-1] == sent["sequence"].iloc[0]
+
+
+def test_a_real_cluster_gets_no_signal_made_from_old_bars(evaluated):
+    settings, _ = evaluated
+    devnet = replace(settings, onchain=replace(settings.onchain, cluster="devnet"))
+    before = _transactions(settings)
+    result = materialize([onchain_signals], resources=build_resources(devnet), raise_on_error=False)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.cause.message
+    assert "not pushing to 'devnet': signals made from bars older than 50 hours: BTC-USD" in message
+    assert "MAMBAQUANT_MAX_SIGNAL_DATA_AGE_HOURS" in message
+    assert _transactions(settings) == before  # nothing was sent or recorded
+
+
+def test_fresh_bars_pass_the_data_age_check():
+    cutoff = pd.Timestamp("2026-12-01 00:00", tz="UTC")
+    newest = pd.DataFrame({"symbol": ["BTC-USD"], "data_cutoff": [cutoff]})
+    refuse_stale_data(newest, cutoff + pd.Timedelta(hours=49, minutes=59), 50.0, "devnet")
+    with pytest.raises(ValueError, match="older than 50 hours"):
+        refuse_stale_data(newest, cutoff + pd.Timedelta(hours=50, minutes=1), 50.0, "devnet")
+
+
+def _transactions(settings) -> int:
+    with WarehouseResource(database=str(settings.warehouse_path)).get_connection() as conn:
+        return row_count(conn, "signal_transactions") if table_exists(conn, "signal_transactions") else 0
