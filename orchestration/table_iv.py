@@ -25,8 +25,9 @@ from assets.validation import validate_rows
 from models.atomic import write_atomically
 from models.forecasters import FitReport, Forecaster, PersistenceForecaster
 from models.metrics import forecast_errors
-from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster, training_config
+from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster
 from models.samples import WindowSamples, build_window_samples
+from models.training import TrainingConfig
 from orchestration.resources import BTC_USD_DAILY_FILE
 from orchestration.settings import Settings
 
@@ -65,7 +66,7 @@ def fitted_forecasts(
         samples = build_window_samples(bars, variant.with_volume)
         forecaster = build_forecaster(variant, profile, seed=seed)  # type: ignore[arg-type]
         folder = settings.artifacts / "checkpoints" / profile
-        if seed is not None and seed != training_config(variant, profile).seed:  # type: ignore[arg-type]
+        if seed is not None and seed != TrainingConfig.seed:
             folder = folder / f"seed-{seed}"
         checkpoint = folder / f"{name}.pt"
     report = forecaster.fit(samples, checkpoint)
