@@ -22,6 +22,7 @@ from orchestration.settings import (
     FRED_API_KEY_ENV,
     KEEPER_KEYPAIR_ENV,
     LOCAL_CLUSTER,
+    OnchainSettings,
     Settings,
 )
 
@@ -90,7 +91,7 @@ class RiskGuardResource(ConfigurableResource):
     submit_jitter_secs: float = 0.0
     paper_capital_usd: float = 10_000.0
     lot_size: float = 0.0001
-    max_data_age_hours: float = 50.0
+    max_data_age_hours: float = OnchainSettings.max_data_age_hours
 
     @contextmanager
     def open(self) -> Iterator[RiskGuard]:

@@ -120,8 +120,9 @@ class OnchainSettings:
     submit_jitter_secs: float = 0.0
     paper_capital_usd: float = 10_000.0
     lot_size: float = 0.0001
-    # A real cluster gets no signal made from bars older than this: two daily bars and some slack.
-    max_data_age_hours: float = 50.0
+    # Hours since the newest bar closed: one missed daily bar passes for a run up to 12 h after the
+    # daily close, two missed bars never do.
+    max_data_age_hours: float = 36.0
 
     @property
     def is_local(self) -> bool:

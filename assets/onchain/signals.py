@@ -92,18 +92,20 @@ def refuse_stale_data(newest: pd.DataFrame, now: pd.Timestamp, max_age_hours: fl
 
     The program judges a signal's age by when it was generated, which guards against a delayed
     transaction, not against stale inputs: with ingestion stopped, every nightly run would generate
-    a fresh-looking signal from the same old bars. The local cluster replays the shipped history,
-    so it is exempt.
+    a fresh-looking signal from the same old bars. Age runs from the close of the newest bar (the
+    open of the forecast bar, `ts`), so a run's hour after the daily close does not change which
+    data passes. The local cluster replays the shipped history, so it is exempt.
     """
-    age = now - pd.to_datetime(newest["data_cutoff"], utc=True)
+    age = now - pd.to_datetime(newest["ts"], utc=True)
     stale = newest.loc[age > pd.Timedelta(hours=max_age_hours)]
     if not stale.empty:
         described = ", ".join(
-            f"{row.symbol} (bars up to {pd.Timestamp(row.data_cutoff):%Y-%m-%d %H:%M} UTC)"
+            f"{row.symbol} (newest bar closed {pd.Timestamp(row.ts):%Y-%m-%d %H:%M} UTC)"
             for row in stale.itertuples()
         )
         raise ValueError(
-            f"not pushing to {cluster!r}: signals made from bars older than {max_age_hours:g} hours: "
+            f"not pushing to {cluster!r}: "
+            f"signals made from bars that closed over {max_age_hours:g} hours ago: "
             f"{described}; ingestion has stopped or lags ({MAX_DATA_AGE_ENV} sets the limit)"
         )
 

@@ -12,6 +12,7 @@ from assets.onchain.ledger import paper_ledger
 from assets.onchain.signals import onchain_signals, refuse_stale_data
 from assets.warehouse import read_table, row_count, table_exists
 from orchestration.resources import WarehouseResource, build_resources
+from orchestration.settings import OnchainSettings
 
 
 def _table(settings, sql: str) -> pd.DataFrame:
@@ -65,17 +66,23 @@ def test_a_real_cluster_gets_no_signal_made_from_old_bars(evaluated):
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
     message = failure.step_failure_data.error.cause.message
-    assert "not pushing to 'devnet': signals made from bars older than 50 hours: BTC-USD" in message
+    assert "not pushing to 'devnet': signals made from bars that closed over 36 hours ago: BTC-USD" in message
     assert "MAMBAQUANT_MAX_SIGNAL_DATA_AGE_HOURS" in message
     assert _transactions(settings) == before  # nothing was sent or recorded
 
 
-def test_fresh_bars_pass_the_data_age_check():
-    cutoff = pd.Timestamp("2026-12-01 00:00", tz="UTC")
-    newest = pd.DataFrame({"symbol": ["BTC-USD"], "data_cutoff": [cutoff]})
-    refuse_stale_data(newest, cutoff + pd.Timedelta(hours=49, minutes=59), 50.0, "devnet")
-    with pytest.raises(ValueError, match="older than 50 hours"):
-        refuse_stale_data(newest, cutoff + pd.Timedelta(hours=50, minutes=1), 50.0, "devnet")
+def test_data_age_runs_from_the_close_of_the_newest_bar():
+    closed = pd.Timestamp("2026-12-02 00:00", tz="UTC")
+    opened = closed - pd.Timedelta(days=1)
+    newest = pd.DataFrame({"symbol": ["BTC-USD"], "data_cutoff": [opened], "ts": [closed]})
+    default = OnchainSettings.max_data_age_hours
+    one_bar_missed = closed + pd.Timedelta(days=1, hours=2)  # the 02:00 run with yesterday's bar absent
+    refuse_stale_data(newest, one_bar_missed, default, "devnet")
+    with pytest.raises(ValueError, match=r"BTC-USD \(newest bar closed 2026-12-02 00:00 UTC\)"):
+        refuse_stale_data(newest, one_bar_missed + pd.Timedelta(days=1), default, "devnet")
+    refuse_stale_data(newest, closed + pd.Timedelta(hours=35, minutes=59), 36.0, "devnet")
+    with pytest.raises(ValueError, match="over 36 hours ago"):
+        refuse_stale_data(newest, closed + pd.Timedelta(hours=36, minutes=1), 36.0, "devnet")
 
 
 def _transactions(settings) -> int:
