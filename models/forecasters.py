@@ -32,7 +32,7 @@ class FitReport:
     seconds: float
     epochs_run: int = 0
     best_epoch: int = 0
-    read_back: bool = False  # the fit came whole from a finished checkpoint: nothing trained now
+    finished_at: float | None = None  # Unix time training ended (kept by a checkpoint); None: just now
 
 
 class Forecaster(Protocol):
@@ -92,7 +92,7 @@ class NeuralForecaster:
             seconds=result.seconds,
             epochs_run=result.epochs_run,
             best_epoch=result.best_epoch,
-            read_back=result.resumed_from_epoch == result.epochs_run > 0,
+            finished_at=result.finished_at,
         )
 
     @torch.no_grad()

@@ -59,6 +59,7 @@ class TrainingResult:
     best_val_rmse: float  # in scaled units
     seconds: float  # total training time, including sessions before a resumption
     resumed_from_epoch: int
+    finished_at: float  # Unix time the last epoch ended; a run read back keeps its original time
 
 
 def seed_everything(seed: int) -> None:
@@ -132,6 +133,8 @@ def _train(
         # Counted to the end of the epoch, before its checkpoint is written: a finished run read back
         # from its checkpoint then reports the same seconds as the run itself.
         state.seconds = state.seconds_before + time.perf_counter() - started
+        if last:
+            state.finished_at = time.time()
         if checkpoint is not None and (state.epoch % config.checkpoint_every == 0 or last):
             state.generator_state = generator.get_state()
             _save(checkpoint, model, optimizer, scheduler, state, config, data.fingerprint)
@@ -145,6 +148,7 @@ def _train(
         best_val_rmse=state.best_val_rmse,
         seconds=state.seconds,
         resumed_from_epoch=resumed,
+        finished_at=state.finished_at if state.finished_at is not None else time.time(),
     )
 
 
@@ -190,6 +194,7 @@ class _TrainingState:
     generator_state: torch.Tensor | None = None
     seconds: float = 0.0  # training time up to the last checkpoint, across resumptions
     seconds_before: float = 0.0  # the part of it spent before this session
+    finished_at: float | None = None  # Unix time of the last epoch's end, once there was one
 
 
 def _save(

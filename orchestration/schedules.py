@@ -15,8 +15,9 @@ def build_nightly_schedule(settings: Settings) -> ScheduleDefinition:
         execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.RUNNING,
         description=(
-            "Ingest the newest data, retrain each model whose training or validation bars changed "
-            "(the others read back their checkpoints), forecast the newest bar and push the signal."
+            "Ingest the newest data, retrain each neural model whose training or validation bars "
+            "changed (the others read back their checkpoints; ARIMA refits), forecast the newest bar "
+            "and push the signal."
         ),
     )
 

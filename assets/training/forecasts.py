@@ -6,7 +6,6 @@ instead of repeating it, and `training_runs` keeps the time it was trained), and
 forecast-vs-actual figure on its page in the UI.
 """
 
-import duckdb
 import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
@@ -16,7 +15,7 @@ from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.ingest.store import store_load
 from assets.metadata import column_schema
 from assets.plots import forecast_figure, image_metadata
-from assets.warehouse import Partition, read_table, table_exists
+from assets.warehouse import Partition, read_table
 from models.atomic import write_atomically
 from models.forecasters import FitReport
 from models.metrics import forecast_errors
@@ -89,8 +88,6 @@ def forecast_asset(model: str) -> AssetsDefinition:
                 own_rows,
             )
             store_load(conn, "live_forecasts", live_forecast, LiveForecastsTable, own_rows)
-            if report.read_back:
-                run["trained_at"] = _first_trained_at(conn, run.iloc[0])
             store_load(conn, "training_runs", run, TrainingRunsTable, own_rows)
         png = forecast_figure(samples.ts, samples.target, predicted, samples.split, f"{model}: BTC-USD close")
         write_atomically(training.report(f"forecast_{model}.png"), lambda file: file.write(png))
@@ -167,25 +164,18 @@ def _training_run(
                 "best_epoch": report.best_epoch,
                 "data_fingerprint": seen.fingerprint(),
                 "data_cutoff": seen.ts.max(),
-                "trained_at": pd.Timestamp.now(tz="UTC"),
+                "trained_at": _trained_at(report),
             }
         ]
     )
 
 
-def _first_trained_at(conn: duckdb.DuckDBPyConnection, run: pd.Series) -> pd.Timestamp:
-    """When the fit read back from its checkpoint was made: the stored run's time if it recorded the
-    same fit (model, profile, data), else now (a checkpoint made outside the pipeline)."""
-    if table_exists(conn, "training_runs"):
-        stored = read_table(
-            conn,
-            "SELECT trained_at FROM training_runs "
-            "WHERE model = ? AND symbol = ? AND profile = ? AND data_fingerprint = ?",
-            [run["model"], run["symbol"], run["profile"], run["data_fingerprint"]],
-        )
-        if not stored.empty:
-            return stored["trained_at"].iloc[0]
-    return run["trained_at"]
+def _trained_at(report: FitReport) -> pd.Timestamp:
+    """When the fit ended: a fit read back from its checkpoint keeps the time it was trained, so a
+    nightly run that retrained nothing does not look like a fresh training run."""
+    if report.finished_at is None:
+        return pd.Timestamp.now(tz="UTC")
+    return pd.Timestamp(report.finished_at, unit="s", tz="UTC")
 
 
 FORECAST_ASSETS: list[AssetsDefinition] = [forecast_asset(model) for model in PIPELINE_MODELS]

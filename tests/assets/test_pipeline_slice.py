@@ -139,3 +139,8 @@ def test_a_fit_read_back_from_its_checkpoint_keeps_the_time_it_was_trained(setti
     assert read_back["run_id"] != trained["run_id"]
     assert read_back["trained_at"] == trained["trained_at"]
     assert read_back["training_seconds"] == trained["training_seconds"] > 0
+    # Retrained outside this warehouse's knowledge (a script, or a crash before the row was stored):
+    # the row follows the checkpoint, not the warehouse's earlier row.
+    build_resources(settings)["training"].checkpoint("gru-v").unlink()
+    retrained = training_run()
+    assert retrained["trained_at"] > trained["trained_at"]

@@ -1,5 +1,6 @@
 """The training loop: it learns, stops early, checkpoints atomically and resumes to the same weights."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -108,12 +109,13 @@ def test_resuming_after_a_crash_ends_with_the_uninterrupted_weights(tmp_path: Pa
         assert torch.equal(a, b)
 
 
-def test_a_finished_run_read_back_from_its_checkpoint_reports_the_same_training_seconds(tmp_path: Path):
+def test_a_finished_run_read_back_from_its_checkpoint_reports_its_own_seconds_and_end(tmp_path: Path):
     checkpoint = tmp_path / "model.pt"
     finished = train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
     read_back = train(_fresh(), _data(), CONFIG, checkpoint, progress=False)
     assert read_back.resumed_from_epoch == finished.epochs_run == 8
     assert read_back.seconds == finished.seconds > 0
+    assert read_back.finished_at == finished.finished_at < time.time()
 
 
 def test_a_checkpoint_with_a_per_parameter_optimizer_state_resumes(tmp_path: Path):
