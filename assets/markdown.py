@@ -4,8 +4,7 @@ Kept free of Dagster and Pandera, so the benchmarks and table scripts that print
 host with only torch and pandas installed (a GPU machine, say).
 """
 
-import math
-
+import numpy as np
 import pandas as pd
 
 MISSING = "—"
@@ -23,6 +22,6 @@ def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}") -> str:
 
 
 def _cell(value: object, float_format: str) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # None, NA, NaT, and NaN of any float width
         return MISSING
-    return float_format.format(value) if isinstance(value, float) else str(value)
+    return float_format.format(value) if isinstance(value, float | np.floating) else str(value)

@@ -85,9 +85,12 @@ def simple_returns(equity: np.ndarray) -> np.ndarray:
 
 
 def annualized_return(equity: np.ndarray, periods_per_year: float) -> float:
+    """Compound growth per year; undefined (NaN) over no time at all, -1 once the account is wiped out."""
     years = (len(equity) - 1) / periods_per_year
+    if years <= 0:
+        return np.nan
     growth = equity[-1] / equity[0]
-    return float(growth ** (1.0 / years) - 1.0) if years > 0 and growth > 0 else -1.0
+    return float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
 
 
 def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:

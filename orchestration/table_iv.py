@@ -116,7 +116,14 @@ def parse_arguments(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", choices=PROFILES, default="paper")
-    parser.add_argument("--models", nargs="+", default=models, metavar="NAME")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=models,
+        choices=TABLE_IV_VARIANTS,
+        metavar="NAME",
+        help=f"any of {', '.join(TABLE_IV_VARIANTS)}",
+    )
     if seeds is not None:
         parser.add_argument("--seeds", nargs="+", type=int, default=seeds, metavar="SEED")
     parser.add_argument(
@@ -126,6 +133,9 @@ def parse_arguments(
         "process when running several at once (oversubscribed cores make thread pools ten times slower)",
     )
     args = parser.parse_args()
+    args.models = list(dict.fromkeys(args.models))  # a name or seed given twice would run twice
+    if seeds is not None:
+        args.seeds = list(dict.fromkeys(args.seeds))
     if args.threads:
         torch.set_num_threads(args.threads)
         numba.set_num_threads(args.threads)

@@ -18,7 +18,7 @@ class BacktestsTable(pa.DataFrameModel):
     fee_bps: Series[float] = pa.Field(ge=0, description="fee per trade, basis points of notional")
     final_balance: Series[float] = pa.Field(ge=0, description="from $100 at the split's first decision")
     total_return: Series[float] = pa.Field(ge=-1)
-    annualized_return: Series[float] = pa.Field(ge=-1)
+    annualized_return: Series[float] = pa.Field(ge=-1, nullable=True, description="NaN over a single bar")
     sharpe: Series[float] = pa.Field(nullable=True)
     sortino: Series[float] = pa.Field(nullable=True)
     calmar: Series[float] = pa.Field(nullable=True)

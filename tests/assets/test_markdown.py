@@ -1,5 +1,6 @@
 """Markdown tables: header, rule, and floats in the format asked for, everything else as written."""
 
+import numpy as np
 import pandas as pd
 
 from assets.markdown import markdown_table
@@ -24,3 +25,10 @@ def test_missing_values_are_a_dash_and_nullable_counts_stay_whole() -> None:
         "| maml | 18 | 0.1000 |",
         "| buy_and_hold | — | — |",
     ]
+
+
+def test_every_kind_of_missing_value_is_a_dash_and_narrow_floats_are_formatted() -> None:
+    frame = pd.DataFrame(
+        {"when": [pd.NaT], "narrow": [np.float32(np.nan)], "wide": [np.float32(0.5)]}, dtype=object
+    )
+    assert markdown_table(frame, float_format="{:.2f}").splitlines()[2] == "| — | — | 0.50 |"

@@ -55,6 +55,11 @@ def test_a_year_of_closes_held_from_the_first_annualises_over_its_365_days():
     assert np.allclose(simple_returns(bar_to_bar(result.equity)), daily)
 
 
+def test_annualised_return_is_undefined_over_a_single_bar_and_minus_one_once_wiped_out():
+    assert np.isnan(annualized_return(np.array([100.0]), 365))
+    assert annualized_return(np.array([100.0, 0.0]), 365) == -1.0
+
+
 def test_trade_statistics():
     bars = daily_bars([100, 110, 100, 90, 100])
     # Buy 1 at 100, sell at 110 (+10); buy 1.1 at 100, sell at 90 (-11); flat at the end.

@@ -22,3 +22,14 @@ def test_table_lists_persistence_the_model_and_the_paper(tmp_path, monkeypatch, 
 def test_unknown_model_names_are_refused(settings: Settings):
     with pytest.raises(ValueError, match="unknown model 'transformer-v'"):
         table_iv.reproduce(["transformer-v"], "quick", settings, table_iv.paper_daily_bars(settings.data_dir))
+
+
+def test_the_command_line_takes_each_model_and_seed_once_and_only_table_iv_variants(monkeypatch, capsys):
+    argv = ["seed_spread", "--models", "gru-v", "gru-v", "cryptomamba", "--seeds", "5", "23", "5"]
+    monkeypatch.setattr("sys.argv", argv)
+    args = table_iv.parse_arguments("", seeds=[23])
+    assert (args.models, args.seeds) == (["gru-v", "cryptomamba"], [5, 23])
+    monkeypatch.setattr("sys.argv", ["seed_spread", "--models", "arima"])  # no seed to vary
+    with pytest.raises(SystemExit):
+        table_iv.parse_arguments("", seeds=[23])
+    assert "invalid choice: 'arima'" in capsys.readouterr().err
