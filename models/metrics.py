@@ -1,4 +1,4 @@
-"""Point-forecast error metrics as the CryptoMamba paper reports them (MAPE in percent)."""
+"""Point-forecast metrics: the errors the CryptoMamba paper reports (MAPE in percent), and direction."""
 
 from __future__ import annotations
 
@@ -34,3 +34,12 @@ def forecast_errors(actual: np.ndarray, predicted: np.ndarray) -> ForecastErrors
         mape=float(np.mean(np.abs(error) / np.abs(actual)) * 100.0),
         mae=float(np.mean(np.abs(error))),
     )
+
+
+def directional_accuracy(previous: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of samples where the forecast moves from the previous close the way the price did.
+
+    A forecast equal to the previous close predicts no move; it counts as right only when the price
+    did not move either (persistence therefore scores about 0 here, which is the honest answer).
+    """
+    return float(np.mean(np.sign(predicted - previous) == np.sign(actual - previous)))

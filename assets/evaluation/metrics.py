@@ -4,7 +4,6 @@ Persistence and every other model are scored on the same samples, so the table a
 baseline next to the models; training cost comes from `training_runs`.
 """
 
-import numpy as np
 import pandas as pd
 from dagster import MaterializeResult, asset
 
@@ -13,7 +12,7 @@ from assets.ingest.store import store_load, table_totals
 from assets.metadata import column_schema, markdown_metadata
 from assets.training.forecasts import PIPELINE_MODELS, asset_name
 from assets.warehouse import Partition, read_table
-from models.metrics import forecast_errors
+from models.metrics import directional_accuracy, forecast_errors
 from orchestration.resources import WarehouseResource
 
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
@@ -59,15 +58,6 @@ def metrics_from_predictions(predictions: pd.DataFrame, runs: pd.DataFrame) -> p
     frame = pd.DataFrame(rows, columns=list(MetricsTable.to_schema().columns))
     order = frame["split"].map(SPLIT_ORDER)
     return frame.assign(_order=order).sort_values(["symbol", "_order", "model"]).drop(columns="_order")
-
-
-def directional_accuracy(previous: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float:
-    """Share of samples where the forecast moves from the previous close the way the price did.
-
-    A forecast equal to the previous close predicts no move; it counts as right only when the price
-    did not move either (persistence therefore scores about 0 here, which is the honest answer).
-    """
-    return float(np.mean(np.sign(predicted - previous) == np.sign(actual - previous)))
 
 
 @asset(

@@ -20,7 +20,6 @@ from dagster import (
 )
 
 from assets.contracts import WalkForwardTable
-from assets.evaluation.metrics import directional_accuracy
 from assets.ingest.market.ohlcv import BTC_SYMBOL
 from assets.ingest.store import store_load
 from assets.metadata import markdown_metadata
@@ -29,7 +28,7 @@ from assets.warehouse import Partition, read_table
 from backtest.engine import EngineConfig
 from backtest.experiments import BUY_AND_HOLD, forecast_track, run_strategy
 from backtest.walk_forward import WalkForwardPlan
-from models.metrics import forecast_errors
+from models.metrics import directional_accuracy, forecast_errors
 from models.registry import ModelVariant, build_forecaster
 from models.samples import build_window_samples
 from orchestration.resources import TrainingResource, WarehouseResource
