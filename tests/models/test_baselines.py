@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from models.recurrent import RecurrentForecaster
+from models.registry import ModelVariant, build_forecaster
 from models.smamba import SMamba
 
 
@@ -47,3 +48,19 @@ def test_smamba_normalises_each_window_so_its_level_moves_the_forecast_one_for_o
             torch.testing.assert_close(grown, base * 50.0, rtol=1e-4, atol=1e-3)
         else:
             assert not torch.allclose(moved, base + 1000.0, atol=1.0)
+
+
+@pytest.mark.parametrize(("with_volume", "features"), [(False, 5), (True, 6)])
+def test_the_registered_smamba_has_the_papers_settings(with_volume, features):
+    """d_model 128, d_state 32, d_ff 128, dropout 0.1, 2 layers, as the registry builds it for Table IV."""
+    forecaster = build_forecaster(ModelVariant("smamba", with_volume), "paper")
+    model = forecaster.build(features, 14, 4)
+    assert len(model.layers) == 2
+    for layer in model.layers:
+        for mamba in (layer.forward_mamba, layer.backward_mamba):
+            assert (mamba.d_model, mamba.d_state) == (128, 32)
+        assert [m.out_features for m in layer.feed_forward if isinstance(m, torch.nn.Linear)] == [128, 128]
+    rates = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {0.1}
+    # Variates are tokens, so the size does not depend on their number (Table IV: 325,889 both ways).
+    assert sum(p.numel() for p in model.parameters()) == 325_889

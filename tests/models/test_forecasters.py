@@ -11,12 +11,12 @@ from models.samples import WindowSamples
 from models.training import TrainingConfig
 
 
-def _with_test_targets_changed(samples: WindowSamples, factor: float) -> WindowSamples:
-    """The same samples, but every test-split price scaled: what a model must not have fitted on."""
-    test = samples.in_split("test")
+def _with_prices_changed(samples: WindowSamples, split: str, factor: float) -> WindowSamples:
+    """The same samples, but every price of one split scaled: what the scaler must not have seen."""
+    chosen = samples.in_split(split)
     features, target = samples.features.copy(), samples.target.copy()
-    features[test, 1:5] *= factor
-    target[test] *= factor
+    features[chosen, 1:5] *= factor
+    target[chosen] *= factor
     return WindowSamples(
         features, target, samples.previous_close, samples.ts, samples.split, samples.feature_names
     )
@@ -86,7 +86,7 @@ def test_neural_forecasts_come_back_in_price_units(samples_with_volume):
 
 
 def test_the_test_split_never_reaches_the_fit(samples_with_volume):
-    altered = _with_test_targets_changed(samples_with_volume, 3.0)
+    altered = _with_prices_changed(samples_with_volume, "test", 3.0)
     fits = []
     for samples in (samples_with_volume, altered):
         forecaster = NeuralForecaster("tiny", lambda f, w, t: _LastClose(t), QUICK_TEST, progress=False)
@@ -95,6 +95,17 @@ def test_the_test_split_never_reaches_the_fit(samples_with_volume):
     np.testing.assert_array_equal(fits[0].scaler.maximum, fits[1].scaler.maximum)
     train = samples_with_volume.subset(samples_with_volume.in_split("train"))
     np.testing.assert_array_equal(fits[0].predict(train), fits[1].predict(train))
+
+
+def test_the_scaler_sees_the_training_split_alone(samples_with_volume):
+    """Validation picks the epoch, so it may change the fit; it must not change the scaler."""
+    scalers = []
+    for samples in (samples_with_volume, _with_prices_changed(samples_with_volume, "val", 3.0)):
+        forecaster = NeuralForecaster("tiny", lambda f, w, t: _LastClose(t), QUICK_TEST, progress=False)
+        forecaster.fit(samples)
+        scalers.append(forecaster.scaler)
+    np.testing.assert_array_equal(scalers[0].minimum, scalers[1].minimum)
+    np.testing.assert_array_equal(scalers[0].maximum, scalers[1].maximum)
 
 
 def test_unfitted_models_refuse_to_predict(samples_with_volume):
