@@ -22,7 +22,14 @@ from assets.markdown import markdown_table
 from models.metrics import directional_accuracy, forecast_errors
 from models.samples import build_window_samples
 from orchestration.settings import Settings
-from orchestration.table_iv import fitted_forecasts, paper_daily_bars, parse_arguments, publish, split_header
+from orchestration.table_iv import (
+    NEURAL_VARIANTS,
+    fitted_forecasts,
+    paper_daily_bars,
+    parse_arguments,
+    publish,
+    split_header,
+)
 
 DEFAULT_MODELS = ["cryptomamba", "cryptomamba-v"]
 DEFAULT_SEEDS = [23, 24, 25, 26, 27]
@@ -101,7 +108,7 @@ def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__, models=DEFAULT_MODELS, seeds=DEFAULT_SEEDS)
+    args = parse_arguments(__doc__, models=DEFAULT_MODELS, seeds=DEFAULT_SEEDS, choices=NEURAL_VARIANTS)
     settings = Settings.from_env()
     bars = paper_daily_bars(settings.data_dir)
     runs = seed_runs(args.models, args.seeds, args.profile, settings, bars)

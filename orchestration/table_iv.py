@@ -25,7 +25,7 @@ from assets.validation import validate_rows
 from models.atomic import write_atomically
 from models.forecasters import FitReport, Forecaster, PersistenceForecaster
 from models.metrics import forecast_errors
-from models.registry import PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster
+from models.registry import NEURAL_MODELS, PROFILES, TABLE_IV_MODELS, ModelVariant, build_forecaster
 from models.samples import WindowSamples, build_window_samples
 from models.training import TrainingConfig
 from orchestration.resources import BTC_USD_DAILY_FILE
@@ -45,6 +45,9 @@ PAPER_TEST = {
     "cryptomamba-v": (1598.1, 2.034, 1120.7),
 }
 TABLE_IV_VARIANTS = [f"{model}{suffix}" for suffix in ("", "-v") for model in TABLE_IV_MODELS]
+NEURAL_VARIANTS = [f"{model}{suffix}" for suffix in ("", "-v") for model in NEURAL_MODELS]
+"""The variants a seed changes."""
+ALL_VARIANTS = ["persistence", "arima", *NEURAL_VARIANTS]
 
 
 def paper_daily_bars(data_dir: Path) -> pd.DataFrame:
@@ -108,10 +111,13 @@ def _row(name: str, report: FitReport, samples: WindowSamples, predicted: np.nda
 
 
 def parse_arguments(
-    description: str, models: list[str] = TABLE_IV_VARIANTS, seeds: list[int] | None = None
+    description: str,
+    models: list[str] = TABLE_IV_VARIANTS,
+    seeds: list[int] | None = None,
+    choices: list[str] = ALL_VARIANTS,
 ) -> argparse.Namespace:
-    """The paper scripts' options (profile, models, threads, and `--seeds` where `seeds` gives its
-    default), with threads and logging applied."""
+    """The paper scripts' options (profile, models out of `choices`, threads, and `--seeds` where
+    `seeds` gives its default), with threads and logging applied."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -120,9 +126,9 @@ def parse_arguments(
         "--models",
         nargs="+",
         default=models,
-        choices=TABLE_IV_VARIANTS,
+        choices=choices,
         metavar="NAME",
-        help=f"any of {', '.join(TABLE_IV_VARIANTS)}",
+        help=f"any of {', '.join(choices)}",
     )
     if seeds is not None:
         parser.add_argument("--seeds", nargs="+", type=int, default=seeds, metavar="SEED")

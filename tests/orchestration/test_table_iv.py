@@ -24,12 +24,15 @@ def test_unknown_model_names_are_refused(settings: Settings):
         table_iv.reproduce(["transformer-v"], "quick", settings, table_iv.paper_daily_bars(settings.data_dir))
 
 
-def test_the_command_line_takes_each_model_and_seed_once_and_only_table_iv_variants(monkeypatch, capsys):
-    argv = ["seed_spread", "--models", "gru-v", "gru-v", "cryptomamba", "--seeds", "5", "23", "5"]
+def test_the_command_line_takes_each_model_and_seed_once_out_of_the_choices(monkeypatch, capsys):
+    argv = ["table_vi", "--models", "persistence", "gru-v", "gru-v", "cryptomamba-time-v"]
     monkeypatch.setattr("sys.argv", argv)
-    args = table_iv.parse_arguments("", seeds=[23])
+    assert table_iv.parse_arguments("").models == ["persistence", "gru-v", "cryptomamba-time-v"]
+    argv = ["seed_spread", "--models", "gru-v", "cryptomamba", "--seeds", "5", "23", "5"]
+    monkeypatch.setattr("sys.argv", argv)
+    args = table_iv.parse_arguments("", seeds=[23], choices=table_iv.NEURAL_VARIANTS)
     assert (args.models, args.seeds) == (["gru-v", "cryptomamba"], [5, 23])
     monkeypatch.setattr("sys.argv", ["seed_spread", "--models", "arima"])  # no seed to vary
     with pytest.raises(SystemExit):
-        table_iv.parse_arguments("", seeds=[23])
+        table_iv.parse_arguments("", seeds=[23], choices=table_iv.NEURAL_VARIANTS)
     assert "invalid choice: 'arima'" in capsys.readouterr().err
