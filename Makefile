@@ -7,7 +7,8 @@ export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
 .PHONY: run test dev lint gpu-sources
 
-# torch goes first and pinned: the CPU wheel; a looser spec would pull the CUDA build.
+# torch goes first and pinned, so the project's install never re-resolves it: where pip's configuration
+# has a CPU wheel (or torch was installed from PyTorch's CPU index beforehand) it stays CPU-only.
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
