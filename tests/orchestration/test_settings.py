@@ -140,3 +140,29 @@ def test_environment_points_the_keeper_at_devnet():
     resource = build_resources(Settings.from_env(environ))["risk_guard"]
     assert resource.program_id == "11111111111111111111111111111112"
     assert resource.limits().max_notional == 3_750_000_000  # 1.5x of $2,500 in micro-USD
+
+
+class _RecordingEnvironment(dict):
+    """An empty environment that remembers every variable asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):  # type: ignore[no-untyped-def]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example_and_the_readme():
+    environment = _RecordingEnvironment()
+    Settings.from_env(environment)
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert len(environment.asked) > 30
+    assert sorted(name for name in environment.asked if f"{name}=" not in example) == []
+    assert sorted(name for name in environment.asked if f"`{name}`" not in readme) == []
