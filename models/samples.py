@@ -16,7 +16,8 @@ import pandas as pd
 
 from models.splits import CRYPTOMAMBA_SPLITS, CRYPTOMAMBA_WINDOW, Split, window_targets
 
-PRICE_FEATURES = ("timestamp", "open", "high", "low", "close")
+TIMESTAMP_FEATURE = "timestamp"  # Unix seconds of each day's open, as the published dataset has it
+PRICE_FEATURES = (TIMESTAMP_FEATURE, "open", "high", "low", "close")
 VOLUME_FEATURE = "volume"
 TARGET_FEATURE = "close"
 
@@ -88,7 +89,7 @@ def latest_window(bars: pd.DataFrame, with_volume: bool, window: int = CRYPTOMAM
 
 
 def _feature_values(bars: pd.DataFrame, name: str) -> np.ndarray:
-    if name == "timestamp":
+    if name == TIMESTAMP_FEATURE:
         return (bars["ts"].astype("int64") // 10**9).to_numpy(dtype=float)
     return bars[name].to_numpy(dtype=float)
 

@@ -55,10 +55,10 @@ def paper_daily_bars(data_dir: Path) -> pd.DataFrame:
     return validate_rows(read_yahoo_daily(data_dir / BTC_USD_DAILY_FILE, "BTC-USD"), OhlcvTable).valid
 
 
-def fitted_forecasts(
+def fitted_forecaster(
     name: str, profile: str, settings: Settings, bars: pd.DataFrame, seed: int | None = None
-) -> tuple[FitReport, WindowSamples, np.ndarray]:
-    """Fit one variant (resuming from its checkpoint under the artifacts folder) and forecast all samples.
+) -> tuple[Forecaster, FitReport, WindowSamples]:
+    """Fit one variant on its samples, resuming from its checkpoint under the artifacts folder.
     A `seed` other than the profile's trains and checkpoints apart, under `seed-<seed>/`."""
     if name == "persistence":
         forecaster: Forecaster = PersistenceForecaster()
@@ -72,7 +72,14 @@ def fitted_forecasts(
         if seed is not None and seed != TrainingConfig.seed:
             folder = folder / f"seed-{seed}"
         checkpoint = folder / f"{name}.pt"
-    report = forecaster.fit(samples, checkpoint)
+    return forecaster, forecaster.fit(samples, checkpoint), samples
+
+
+def fitted_forecasts(
+    name: str, profile: str, settings: Settings, bars: pd.DataFrame, seed: int | None = None
+) -> tuple[FitReport, WindowSamples, np.ndarray]:
+    """`fitted_forecaster`'s fit and samples, and its forecast of every sample."""
+    forecaster, report, samples = fitted_forecaster(name, profile, settings, bars, seed)
     return report, samples, forecaster.predict(samples)
 
 
