@@ -9,9 +9,11 @@ too and which lies past the training split's last day in every validation and te
 For each variant (trained, or resumed from its checkpoint, as `orchestration.table_iv` does) this
 prints the test RMSE and the mean signed move of the forecast from the last close, separately for
 the windows inside the training range and those beyond it, beside the price's own mean move. A
-model whose forecasts sit below the last close where the price rose is biased, not just noisy. A
-last column scores the forecasts again with each window's timestamps moved back to end on the last
-training day: how much of a model's test error rides on the extrapolated timestamp.
+model whose forecasts sit below the last close where the price rose is biased, not just noisy. The
+last columns score the forecasts again with each window's timestamps moved back to end on the last
+training day, on the test split and on validation: how much of a model's error rides on the
+extrapolated timestamp, and whether validation, the only split a model may be chosen on, would have
+preferred the held timestamps.
 """
 
 from __future__ import annotations
@@ -60,13 +62,15 @@ def mean_move_pct(previous: np.ndarray, value: np.ndarray) -> float:
 
 
 def extrapolation_row(name: str, forecaster: Forecaster, samples: WindowSamples) -> dict[str, object]:
-    """One variant's test errors and mean moves, inside the training range and beyond it."""
-    test = samples.in_split("test")
+    """One variant's test errors and mean moves, inside the training range and beyond it, and its test
+    and validation errors with the timestamps held."""
+    test, val = samples.in_split("test"), samples.in_split("val")
     beyond = beyond_training_close(samples)[test]
-    actual, previous = samples.target[test], samples.previous_close[test]
-    predicted = forecaster.predict(samples)[test]
-    held = forecaster.predict(timestamps_held_at_training_end(samples))[test]
     inside = ~beyond
+    actual, previous = samples.target[test], samples.previous_close[test]
+    forecast = forecaster.predict(samples)
+    held = forecaster.predict(timestamps_held_at_training_end(samples))
+    predicted = forecast[test]
     return {
         "model": name,
         "RMSE": forecast_errors(actual, predicted).rmse,
@@ -75,7 +79,9 @@ def extrapolation_row(name: str, forecaster: Forecaster, samples: WindowSamples)
         "move % inside": mean_move_pct(previous[inside], predicted[inside]),
         "move % beyond": mean_move_pct(previous[beyond], predicted[beyond]),
         "below last close %": float(np.mean(predicted < previous) * 100),
-        "RMSE, timestamps held": forecast_errors(actual, held).rmse,
+        "RMSE, timestamps held": forecast_errors(actual, held[test]).rmse,
+        "val RMSE": forecast_errors(samples.target[val], forecast[val]).rmse,
+        "val RMSE, timestamps held": forecast_errors(samples.target[val], held[val]).rmse,
     }
 
 

@@ -41,6 +41,7 @@ def test_persistence_row_splits_its_errors_and_never_moves(settings: Settings):
     samples = build_window_samples(paper_daily_bars(settings.data_dir), with_volume=False)
     row = extrapolation.extrapolation_row("persistence", PersistenceForecaster(), samples)
     assert round(row["RMSE"], 1) == 1568.5 == round(row["RMSE, timestamps held"], 1)
+    assert round(row["val RMSE"], 1) == 568.3 == round(row["val RMSE, timestamps held"], 1)
     # 240 windows inside and 110 beyond recombine into the whole split's mean squared error
     combined = np.sqrt((240 * row["RMSE inside"] ** 2 + 110 * row["RMSE beyond"] ** 2) / 350)
     assert np.isclose(combined, row["RMSE"])
@@ -60,7 +61,10 @@ def test_script_reports_each_model_beside_persistence(tmp_path, monkeypatch, cap
         "close above the training split's highest (67,566.83); the close itself moved +0.521 % a day on "
         "average inside the range and -0.289 % beyond it."
     )
-    persistence = "| persistence | 1,568.500 | 1,360.350 | 1,946.872 | 0.000 | 0.000 | 0.000 | 1,568.500 |"
+    persistence = (
+        "| persistence | 1,568.500 | 1,360.350 | 1,946.872 | 0.000 | 0.000 | 0.000 | 1,568.500 "
+        "| 568.349 | 568.349 |"
+    )
     assert persistence in written
     assert "| gru-v |" in written
     assert (artifacts / "checkpoints" / "quick" / "gru-v.pt").is_file()
