@@ -18,15 +18,14 @@ preferred the held timestamps.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 
 from assets.markdown import markdown_table
 from models.forecasters import Forecaster
 from models.metrics import forecast_errors
-from models.samples import TIMESTAMP_FEATURE, WindowSamples
+from models.samples import WindowSamples
+from models.training_range import closes_above, timestamps_held_at, training_end, training_high
 from orchestration.settings import Settings
 from orchestration.table_iv import (
     ALL_VARIANTS,
@@ -41,19 +40,7 @@ from orchestration.table_iv import (
 
 def beyond_training_close(samples: WindowSamples) -> np.ndarray:
     """Per sample: does its window hold a close above the training split's highest close?"""
-    close = samples.features[:, samples.target_index, :]
-    return close.max(axis=1) > close[samples.in_split("train")].max()
-
-
-def timestamps_held_at_training_end(samples: WindowSamples) -> WindowSamples:
-    """The samples with each window that ends past the training split's last day moved back in time
-    to end on it, its days' spacing kept; every other feature unchanged."""
-    position = samples.feature_names.index(TIMESTAMP_FEATURE)
-    stamps = samples.features[:, position, :]
-    overshoot = np.maximum(stamps[:, -1] - stamps[samples.in_split("train"), -1].max(), 0.0)
-    features = samples.features.copy()
-    features[:, position, :] -= overshoot[:, None]
-    return replace(samples, features=features)
+    return closes_above(samples, training_high(samples))
 
 
 def mean_move_pct(previous: np.ndarray, value: np.ndarray) -> float:
@@ -69,7 +56,7 @@ def extrapolation_row(name: str, forecaster: Forecaster, samples: WindowSamples)
     inside = ~beyond
     actual, previous = samples.target[test], samples.previous_close[test]
     forecast = forecaster.predict(samples)
-    held = forecaster.predict(timestamps_held_at_training_end(samples))
+    held = forecaster.predict(timestamps_held_at(samples, training_end(samples)))
     predicted = forecast[test]
     return {
         "model": name,
@@ -90,7 +77,7 @@ def training_range_header(samples: WindowSamples) -> str:
     test = samples.in_split("test")
     beyond = beyond_training_close(samples)[test]
     actual, previous = samples.target[test], samples.previous_close[test]
-    highest = samples.features[samples.in_split("train"), samples.target_index, :].max()
+    highest = training_high(samples)
     move_inside = mean_move_pct(previous[~beyond], actual[~beyond])
     move_beyond = mean_move_pct(previous[beyond], actual[beyond])
     return (

@@ -21,6 +21,7 @@ from models.forecasters import FitReport
 from models.metrics import forecast_errors
 from models.registry import ModelVariant, build_forecaster
 from models.samples import WindowSamples, build_window_samples, latest_window
+from models.training_range import closes_above, training_end, training_high, window_ends
 from orchestration.resources import TrainingResource, WarehouseResource
 
 # What `make run` and the nightly job train: persistence and ARIMA, every neural model with volume,
@@ -109,6 +110,7 @@ def forecast_asset(model: str) -> AssetsDefinition:
                 "test_mape": errors.mape,
                 "next_bar": live_forecast["ts"].iloc[0].isoformat(),
                 "next_bar_forecast": float(live_forecast["predicted"].iloc[0]),
+                **_live_inputs_range(live, samples),
                 "forecast_vs_actual": image_metadata(png, f"{model} forecast vs actual"),
             }
         )
@@ -145,6 +147,16 @@ def _live_forecast(
             "run_id": run_id,
         }
     )
+
+
+def _live_inputs_range(live: WindowSamples, samples: WindowSamples) -> dict[str, object]:
+    """How far the live forecast's inputs lie beyond what the model was trained on: the splits are
+    the paper's fixed dates, so every new bar moves the live window further past them (README,
+    "Beyond the training range")."""
+    return {
+        "live_days_past_training": int((window_ends(live)[0] - training_end(samples)) // 86400),
+        "live_close_above_training_high": bool(closes_above(live, training_high(samples))[0]),
+    }
 
 
 def _training_run(

@@ -69,6 +69,9 @@ def test_the_training_asset_shows_its_forecast_against_the_actual_close(settings
     figure = metadata["forecast_vs_actual"].value
     assert figure.startswith("![persistence forecast vs actual](data:image/png;base64,iVBORw0KGgo")
     assert metadata["test_rmse"].value == pytest.approx(1568.5, abs=0.05)
+    # the live window (to 2024-09-15) ends two years past the last training day, below 2021's high
+    assert metadata["live_days_past_training"].value == 732
+    assert metadata["live_close_above_training_high"].value is False
     written = settings.artifacts / "reports" / "forecast_persistence.png"
     assert written.read_bytes().startswith(b"\x89PNG")
 

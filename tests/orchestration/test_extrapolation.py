@@ -1,10 +1,10 @@
-"""The extrapolation script: which test windows leave the training range, the timestamp counterfactual,
-and the script end to end on one small variant with the quick profile."""
+"""The extrapolation script: which test windows leave the training range, a row's figures, and the
+script end to end on one small variant with the quick profile."""
 
 import numpy as np
 
 from models.forecasters import PersistenceForecaster
-from models.samples import TIMESTAMP_FEATURE, build_window_samples
+from models.samples import build_window_samples
 from orchestration import extrapolation
 from orchestration.settings import Settings
 from orchestration.table_iv import paper_daily_bars
@@ -18,23 +18,6 @@ def test_only_test_windows_reach_above_the_training_close(settings: Settings):
     # BTC first closed above its 2021 high (67,566.83 on 2021-11-08) on 2024-03-04: the next day's
     # window is the first to hold that close
     assert samples.ts[beyond][0].strftime("%Y-%m-%d") == "2024-03-05"
-
-
-def test_held_timestamps_end_every_later_window_on_the_last_training_day(settings: Settings):
-    samples = build_window_samples(paper_daily_bars(settings.data_dir), with_volume=False)
-    held = extrapolation.timestamps_held_at_training_end(samples)
-    stamp = samples.feature_names.index(TIMESTAMP_FEATURE)
-    train = samples.in_split("train")
-    last_training_day = samples.features[train, stamp, -1].max()
-    np.testing.assert_array_equal(held.features[train], samples.features[train])
-    later = ~train
-    assert (held.features[later, stamp, -1] == last_training_day).all()
-    np.testing.assert_array_equal(  # the days keep their spacing
-        np.diff(held.features[later, stamp, :], axis=1), np.diff(samples.features[later, stamp, :], axis=1)
-    )
-    others = [i for i in range(len(samples.feature_names)) if i != stamp]
-    np.testing.assert_array_equal(held.features[:, others, :], samples.features[:, others, :])
-    assert samples.features[later, stamp, -1].min() > last_training_day  # the original is untouched
 
 
 def test_persistence_row_splits_its_errors_and_never_moves(settings: Settings):
