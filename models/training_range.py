@@ -25,15 +25,14 @@ def closes_above(samples: WindowSamples, high: float) -> np.ndarray:
     return samples.features[:, samples.target_index, :].max(axis=1) > high
 
 
-def training_end(samples: WindowSamples) -> float:
-    """The timestamp feature (Unix seconds) of the training split's last window day."""
-    stamps = samples.features[samples.in_split("train"), samples.feature_names.index(TIMESTAMP_FEATURE), :]
-    return float(stamps[:, -1].max())
-
-
 def window_ends(samples: WindowSamples) -> np.ndarray:
-    """Per sample: the timestamp feature of its window's last day."""
+    """Per sample: the timestamp feature (Unix seconds) of its window's last day."""
     return samples.features[:, samples.feature_names.index(TIMESTAMP_FEATURE), -1]
+
+
+def training_end(samples: WindowSamples) -> float:
+    """The timestamp feature of the training split's last window day."""
+    return float(window_ends(samples)[samples.in_split("train")].max())
 
 
 def timestamps_held_at(samples: WindowSamples, end: float) -> WindowSamples:
